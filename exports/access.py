@@ -1,0 +1,57 @@
+"""Who may see what. Views ask here; anything not allowed is a 404, never a 403 that leaks existence."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from exports.models import Dashboard, Export, S3Destination
+
+
+def is_auditor(user) -> bool:
+    return user.is_authenticated and user.has_perm("exports.view_history")
+
+
+def is_admin(user) -> bool:
+    return user.is_authenticated and user.is_superuser
+
+
+def granted_dashboards(user) -> QuerySet[Dashboard]:
+    """Dashboards granted to the user directly or through a group, not gone from QuickSight."""
+    if not user.is_authenticated:
+        return Dashboard.objects.none()
+    groups = user.groups.all()
+    return (
+        Dashboard.objects.filter(is_stale=False).filter(Q(grants__user=user) | Q(grants__group__in=groups)).distinct()
+    )
+
+
+def get_dashboard_for_user(user, dashboard_id: str) -> Dashboard:
+    return get_object_or_404(granted_dashboards(user), dashboard_id=dashboard_id)
+
+
+def allowed_destinations(user, dashboard: Dashboard) -> QuerySet[S3Destination]:
+    """Destinations open to one of the user's groups and in the dashboard's region (the API's rule)."""
+    return (
+        S3Destination.objects.filter(allowed_groups__in=user.groups.all(), region=dashboard.region)
+        .distinct()
+        .order_by("name")
+    )
+
+
+def visible_exports(user) -> QuerySet[Export]:
+    if is_admin(user) or is_auditor(user):
+        return Export.objects.all()
+    return Export.objects.filter(user=user)
+
+
+def get_export_for_user(user, export_id) -> Export:
+    """The requester sees their own exports; admins and auditors see all."""
+    return get_object_or_404(visible_exports(user), pk=export_id)
+
+
+def can_download(user, export: Export) -> bool:
+    if export.user_id == user.pk or is_admin(user):
+        return True
+    return settings.AUDITORS_CAN_DOWNLOAD and is_auditor(user)

@@ -1,0 +1,333 @@
+"""The catalog (what can be exported), who may export it with which RLS identity, and the exports."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.validators import MaxLengthValidator, MinLengthValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+# The API's own patterns (botocore's service model): see exports/snapshot_rules.py.
+aws_account_id_validator = RegexValidator(r"^[0-9]{12}$", "An AWS account id is exactly 12 digits.")
+resource_id_validator = RegexValidator(r"^[\w-]{1,512}$", "Use 1 to 512 letters, digits, '_' or '-'.")
+
+
+class Dashboard(models.Model):
+    aws_account_id = models.CharField("AWS account id", max_length=12, validators=[aws_account_id_validator])
+    region = models.CharField(max_length=32, help_text="The AWS region the dashboard lives in, e.g. eu-west-1.")
+    dashboard_id = models.CharField(max_length=512, validators=[resource_id_validator])
+    name = models.CharField(max_length=2048)
+    arn = models.CharField("ARN", max_length=2048, blank=True)
+    version_number = models.PositiveIntegerField(null=True, blank=True)
+    # Tag keys of the RLS rules on the dashboard's datasets; empty when no dataset uses RLS.
+    rls_tag_keys = models.JSONField("RLS tag keys", default=list, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    is_stale = models.BooleanField(default=False, help_text="Gone from QuickSight at the last sync.")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["aws_account_id", "region", "dashboard_id"], name="dashboard_unique_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def uses_rls(self) -> bool:
+        return bool(self.rls_tag_keys)
+
+
+class Sheet(models.Model):
+    dashboard = models.ForeignKey(Dashboard, on_delete=models.CASCADE, related_name="sheets")
+    sheet_id = models.CharField(max_length=512, validators=[resource_id_validator])
+    name = models.CharField(max_length=2048)
+    position = models.PositiveIntegerField(default=0)
+    is_stale = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["dashboard", "position", "name"]
+        constraints = [models.UniqueConstraint(fields=["dashboard", "sheet_id"], name="sheet_unique_per_dashboard")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Visual(models.Model):
+    # Types as DescribeDashboardDefinition names them; only these two export as CSV or Excel.
+    TABULAR_TYPES = frozenset({"TableVisual", "PivotTableVisual"})
+
+    sheet = models.ForeignKey(Sheet, on_delete=models.CASCADE, related_name="visuals")
+    visual_id = models.CharField(max_length=512, validators=[resource_id_validator])
+    title = models.CharField(max_length=2048, blank=True)
+    visual_type = models.CharField(max_length=64, help_text="e.g. TableVisual, PivotTableVisual, BarChartVisual")
+    position = models.PositiveIntegerField(default=0)
+    is_stale = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["sheet", "position", "title"]
+        constraints = [models.UniqueConstraint(fields=["sheet", "visual_id"], name="visual_unique_per_sheet")]
+
+    def __str__(self) -> str:
+        return self.title or self.visual_id
+
+    @property
+    def is_tabular(self) -> bool:
+        return self.visual_type in self.TABULAR_TYPES
+
+
+class DashboardParameter(models.Model):
+    class Type(models.TextChoices):
+        STRING = "STRING", "Text"
+        INTEGER = "INTEGER", "Integer"
+        DECIMAL = "DECIMAL", "Decimal"
+        DATETIME = "DATETIME", "Date and time"
+
+    dashboard = models.ForeignKey(Dashboard, on_delete=models.CASCADE, related_name="parameters")
+    name = models.CharField(max_length=2048)
+    param_type = models.CharField("type", max_length=8, choices=Type.choices)
+    multi_valued = models.BooleanField(default=False)
+    default_values = models.JSONField(default=list, blank=True)
+    is_stale = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["dashboard", "name"]
+        constraints = [models.UniqueConstraint(fields=["dashboard", "name"], name="parameter_unique_per_dashboard")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_param_type_display()})"
+
+
+class _UserOrGroup(models.Model):
+    """A subject: exactly one of user and group."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.CASCADE)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def subject(self) -> str:
+        return f"user {self.user}" if self.user_id else f"group {self.group}"
+
+
+class Grant(_UserOrGroup):
+    dashboard = models.ForeignKey(Dashboard, on_delete=models.CASCADE, related_name="grants")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False),
+                name="grant_user_xor_group",
+            ),
+            models.UniqueConstraint(
+                fields=["dashboard", "user"], condition=Q(user__isnull=False), name="grant_user_once"
+            ),
+            models.UniqueConstraint(
+                fields=["dashboard", "group"], condition=Q(group__isnull=False), name="grant_group_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dashboard} to {self.subject}"
+
+
+class RlsTagMapping(_UserOrGroup):
+    """One RLS tag for a user or group, for every dashboard or only one."""
+
+    dashboard = models.ForeignKey(
+        Dashboard, null=True, blank=True, on_delete=models.CASCADE, help_text="Empty: applies to every dashboard."
+    )
+    tag_key = models.CharField(max_length=128, validators=[MinLengthValidator(1), MaxLengthValidator(128)])
+    tag_value = models.CharField(
+        max_length=256,
+        validators=[MinLengthValidator(1), MaxLengthValidator(256)],
+        help_text="Several values: join them with the dataset's delimiter, e.g. EMEA,APAC.",
+    )
+
+    class Meta:
+        verbose_name = "RLS tag mapping"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False),
+                name="rls_user_xor_group",
+            ),
+            # One mapping per subject, key and scope (NULL scope needs its own constraints).
+            models.UniqueConstraint(
+                fields=["user", "tag_key"],
+                condition=Q(user__isnull=False, dashboard__isnull=True),
+                name="rls_user_global",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "dashboard", "tag_key"],
+                condition=Q(user__isnull=False, dashboard__isnull=False),
+                name="rls_user_dashboard",
+            ),
+            models.UniqueConstraint(
+                fields=["group", "tag_key"],
+                condition=Q(group__isnull=False, dashboard__isnull=True),
+                name="rls_group_global",
+            ),
+            models.UniqueConstraint(
+                fields=["group", "dashboard", "tag_key"],
+                condition=Q(group__isnull=False, dashboard__isnull=False),
+                name="rls_group_dashboard",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.dashboard or "every dashboard"
+        return f"{self.subject}: {self.tag_key} ({scope})"
+
+
+class S3Destination(models.Model):
+    name = models.CharField(max_length=128, unique=True)
+    bucket_name = models.CharField(max_length=63)
+    bucket_prefix = models.CharField(max_length=1024, blank=True)
+    region = models.CharField(max_length=32)
+    allowed_groups = models.ManyToManyField(Group, blank=True, related_name="s3_destinations")
+
+    class Meta:
+        verbose_name = "S3 destination"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Export(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Waiting"
+        SUBMITTING = "SUBMITTING", "Submitting"
+        QUEUED = "QUEUED", "Queued in QuickSight"
+        RUNNING = "RUNNING", "Running"
+        COMPLETED = "COMPLETED", "Completed"
+        FAILED = "FAILED", "Failed"
+        TIMED_OUT = "TIMED_OUT", "Timed out"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.TIMED_OUT, Status.CANCELLED})
+    # Holding one of QuickSight's running-job slots for the account.
+    IN_FLIGHT = frozenset({Status.SUBMITTING, Status.QUEUED, Status.RUNNING})
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exports")
+    dashboard = models.ForeignKey(Dashboard, on_delete=models.PROTECT, related_name="exports")
+    destination = models.ForeignKey(S3Destination, null=True, blank=True, on_delete=models.PROTECT)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    # What the user chose (for Re-run), and the exact StartDashboardSnapshotJob kwargs we send
+    # (datetimes as ISO 8601). The request holds RLS tag values: show it only through redaction.
+    spec = models.JSONField()
+    request = models.JSONField()
+    aws_account_id = models.CharField(max_length=12)
+    region = models.CharField(max_length=32)
+    snapshot_job_id = models.CharField(max_length=512, unique=True)
+    job_arn = models.CharField(max_length=2048, blank=True)
+    start_request_id = models.CharField(max_length=128, blank=True)
+    aws_job_status = models.CharField(max_length=16, blank=True)
+    error_code = models.CharField(max_length=128, blank=True)
+    error_message = models.TextField(blank=True, help_text="What the requester is told.")
+    error_detail = models.TextField(blank=True, help_text="The raw AWS error, for admins and auditors.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    # When the worker should next act on it; the reconciler re-enqueues what is overdue.
+    next_action_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["aws_account_id", "status", "created_at"], name="export_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.dashboard} by {self.user} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+
+class ExportFile(models.Model):
+    class Format(models.TextChoices):
+        PDF = "PDF"
+        EXCEL = "EXCEL", "Excel"
+        CSV = "CSV"
+
+    export = models.ForeignKey(Export, on_delete=models.CASCADE, related_name="files")
+    index = models.PositiveSmallIntegerField(help_text="Position of its file group in the request.")
+    format = models.CharField(max_length=8, choices=Format.choices)
+    sheet_ids = models.JSONField(default=list)
+    visual_ids = models.JSONField(default=list)
+    # Server-side only: never rendered into HTML, logs or history.
+    s3_uri = models.TextField(blank=True)
+    error_code = models.CharField(max_length=128, blank=True)
+    error_message = models.TextField(blank=True)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    archived_file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+
+    class Meta:
+        ordering = ["export", "index"]
+        constraints = [models.UniqueConstraint(fields=["export", "index"], name="file_unique_index")]
+
+    def __str__(self) -> str:
+        return f"{self.format} #{self.index + 1}"
+
+    @property
+    def is_ready(self) -> bool:
+        return bool(self.s3_uri or self.archived_file) and not self.error_code
+
+
+class AuditEvent(models.Model):
+    """Append-only, hash-chained history. Written only by exports.audit.record()."""
+
+    seq = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField()
+    # Plain columns, not constraints: a deleted user or export must not rewrite history.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    export = models.ForeignKey(
+        Export, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="events"
+    )
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=128, blank=True)
+    data = models.JSONField(default=dict)
+    ip_address = models.GenericIPAddressField(null=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["seq"]
+        permissions = [("view_history", "Can browse the full export history (auditors)")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} by {self.actor_username or 'system'}"
+
+
+class AuditChainHead(models.Model):
+    """One row: the last hash. Updating it first serializes writers on SQLite and PostgreSQL."""
+
+    seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit chain at #{self.seq}"
+
+
+class WorkerHeartbeat(models.Model):
+    """Written by every worker on a beat schedule, so the health page can say whether work gets done."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"

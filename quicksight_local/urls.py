@@ -1,0 +1,3 @@
+"""The QuickSight-compatible REST-JSON routes, mounted at /quicksight-local/ in the embedded default."""
+
+urlpatterns: list = []

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from portal.env import env_bool, env_int, env_list, parse_database_url
+from tests.services import ROOT
+
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x7#kq2!v9m$w4z@p8r&t1y^u6i*o3e%a5s(d0f)g-h_j+l=c-K3n8Qw2Lr5Tz9Yb4",
+    "ALLOWED_HOSTS": "exports.example.com",
+}
+
+
+def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "TESTING"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True
+    )
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("1", True), ("ON", True), ("no", False), ("0", False)])
+def test_env_bool_reads_common_spellings(monkeypatch, raw, expected):
+    monkeypatch.setenv("FLAG", raw)
+    assert env_bool("FLAG", default=not expected) is expected
+
+
+def test_env_bool_names_the_variable_on_a_bad_value(monkeypatch):
+    monkeypatch.setenv("DEBUG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="DEBUG='maybe' is not a boolean"):
+        env_bool("DEBUG", default=False)
+
+
+def test_env_int_refuses_text_and_values_below_minimum(monkeypatch):
+    monkeypatch.setenv("WORKERS", "many")
+    with pytest.raises(ImproperlyConfigured, match="WORKERS='many' is not an integer"):
+        env_int("WORKERS", 1)
+    monkeypatch.setenv("WORKERS", "0")
+    with pytest.raises(ImproperlyConfigured, match="WORKERS=0 is below the minimum of 1"):
+        env_int("WORKERS", 1, minimum=1)
+
+
+def test_env_list_splits_and_trims(monkeypatch):
+    monkeypatch.setenv("ALLOWED_HOSTS", " a.example.com, b.example.com ,")
+    assert env_list("ALLOWED_HOSTS", []) == ["a.example.com", "b.example.com"]
+
+
+def test_database_url_becomes_a_postgres_entry():
+    entry = parse_database_url("DATABASE_URL", "postgres://u:p%40ss@db.internal:6543/portal?sslmode=require")
+    assert entry["ENGINE"] == "django.db.backends.postgresql"
+    assert (entry["NAME"], entry["USER"], entry["PASSWORD"]) == ("portal", "u", "p@ss")
+    assert (entry["HOST"], entry["PORT"], entry["OPTIONS"]) == ("db.internal", "6543", {"sslmode": "require"})
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("mysql://h/db", "must be a postgres:// URL"), ("postgres://h:5432/", "names no database")],
+)
+def test_database_url_refuses_what_it_cannot_use(url, message):
+    with pytest.raises(ImproperlyConfigured, match=message):
+        parse_database_url("DATABASE_URL", url)
+
+
+def test_settings_refuse_debug_maybe_and_name_it():
+    result = run_manage("check", env={"DEBUG": "maybe"})
+    assert result.returncode != 0
+    assert "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_production_without_secret_key_refuses_to_start():
+    result = run_manage("check", env={"DEBUG": "false", "ALLOWED_HOSTS": "x"})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_manage_check_passes_in_development():
+    result = run_manage("check", env={"DEBUG": "true"})
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
