@@ -40,12 +40,12 @@ def free_port() -> int:
 
 
 def redis_test_url() -> str:
-    """The Redis of REDIS_URL (or the local default), on database 15 so tests never touch real data."""
+    """The Redis of REDIS_URL (or the local default), on database REDIS_TEST_DB (15): tests flush it."""
     base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     parts = urlsplit(base)
     if not port_open(parts.hostname or "127.0.0.1", parts.port or 6379):
         skip_or_fail(f"Redis is not answering at {parts.hostname}:{parts.port}")
-    return f"{parts.scheme}://{parts.netloc}/15"
+    return f"{parts.scheme}://{parts.netloc}/{os.environ.get('REDIS_TEST_DB', '15')}"
 
 
 def worker_env(**extra: str) -> dict[str, str]:
