@@ -1,11 +1,16 @@
 from django.urls import path
 
-from exports import views
+from exports.views import audit, catalog, exports
 
 app_name = "exports"
 
 urlpatterns = [
-    path("dashboards/", views.dashboard_list, name="dashboards"),
-    path("exports/", views.export_list, name="list"),
-    path("audit/", views.audit_history, name="audit"),
+    # catalog
+    path("dashboards/", catalog.dashboard_list, name="dashboards"),
+    # form
+    # exports
+    path("exports/", exports.export_list, name="list"),
+    path("exports/<uuid:export_id>/", exports.export_detail, name="detail"),
+    # audit
+    path("audit/", audit.audit_history, name="audit"),
 ]

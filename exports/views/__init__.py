@@ -1,0 +1,1 @@
+"""Views by area: catalog (dashboards), form (new export), exports (mine, one, downloads), audit."""
