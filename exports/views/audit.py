@@ -1,18 +1,75 @@
+"""The auditor's history: every export with filters, its streamed export, the audit log and its chain check."""
+
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
-from exports import access
+from exports import access, audit, history
 from exports.models import AuditEvent
+
+PAGE_SIZE = 25
+EVENTS_PAGE_SIZE = 50
+
+
+def _require_auditor(user) -> None:
+    if not (access.is_auditor(user) or access.is_admin(user)):
+        raise PermissionDenied("The history is for auditors and administrators.")
+
+
+def _filters(request) -> tuple[history.HistoryFilter, dict]:
+    form = history.HistoryFilter(request.GET or None)
+    return form, (form.cleaned_data if form.is_valid() else {})
 
 
 @login_required
+@require_GET
 def audit_history(request):
-    if not access.is_auditor(request.user):
-        raise PermissionDenied("The history is for auditors and administrators.")
-    events = AuditEvent.objects.select_related("export").order_by("-seq")
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "exports/audit.html", {"page": page})
+    _require_auditor(request.user)
+    form, filters = _filters(request)
+    page = Paginator(history.history_exports(filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = history.decorate(page.object_list)
+    for export in page.object_list:
+        export.rls = history.rls_tags(export.request or {})
+        export.parameters = history.describe_parameters(export.request or {})
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"page": page, "form": form, "query": query.urlencode()}
+    return render(request, "exports/audit.html", context)
+
+
+@login_required
+@require_GET
+def audit_history_download(request, fmt: str):
+    """The filtered history as CSV or JSON Lines, streamed; the export itself is audited."""
+    _require_auditor(request.user)
+    form, filters = _filters(request)
+    with transaction.atomic():
+        audit.record(
+            "history.exported",
+            actor=request.user,
+            data={"format": fmt, "filters": history.filters_for_audit(filters)},
+            ip_address=request.META.get("REMOTE_ADDR") or None,
+        )
+    return history.history_stream_response(filters=filters, fmt=fmt)
+
+
+@login_required
+@require_GET
+def audit_chain(request):
+    """Whether the audit chain is intact; loaded after the page so a long chain never slows it."""
+    _require_auditor(request.user)
+    return render(request, "exports/audit.html#chain", {"chain": audit.verify_chain()})
+
+
+@login_required
+@require_GET
+def audit_events(request):
+    _require_auditor(request.user)
+    events = AuditEvent.objects.select_related("export__dashboard").order_by("-seq")
+    page = Paginator(events, EVENTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "exports/audit_events.html", {"page": page})

@@ -1,20 +1,156 @@
+"""My exports, one export, its live status, Cancel, and downloads."""
+
 from __future__ import annotations
 
+import json
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling
 
-from exports import access
+from exports import access, audit, history
+from exports.downloads import DownloadUnavailable, export_file_download
+from exports.models import Export
+
+PAGE_SIZE = 25
+
+
+def _client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
 
 
 @login_required
 def export_list(request):
-    exports = request.user.exports.select_related("dashboard").order_by("-created_at")
-    page = Paginator(exports, 25).get_page(request.GET.get("page"))
-    return render(request, "exports/export_list.html", {"page": page})
+    form = history.MyExportsFilter(request.GET or None, user=request.user)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = Paginator(history.my_exports(user=request.user, filters=filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    page.object_list = history.decorate(page.object_list)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"page": page, "form": form, "query": query.urlencode()}
+    return render(request, "exports/export_list.html", context)
+
+
+@login_required
+@require_GET
+def export_row(request, export_id):
+    """One row of My exports, polled by htmx until the export ends (then 286 stops the polling)."""
+    export = history.decorate_one(access.get_export_for_user(request.user, export_id))
+    html = render_to_string("exports/export_list.html#export-row", {"export": export}, request=request)
+    return HttpResponseStopPolling(html) if export.is_terminal else HttpResponse(html)
 
 
 @login_required
 def export_detail(request, export_id):
     export = access.get_export_for_user(request.user, export_id)
-    return render(request, "exports/export_detail.html", {"export": export})
+    export = history.decorate_one(export)
+    if request.htmx:
+        html = render_to_string("exports/export_detail.html#live", _detail_context(request, export), request=request)
+        return HttpResponseStopPolling(html) if export.is_terminal else HttpResponse(html)
+    return render(request, "exports/export_detail.html", _detail_context(request, export))
+
+
+def _detail_context(request, export: Export) -> dict:
+    privileged = access.is_auditor(request.user) or access.is_admin(request.user)
+    names = history.CatalogNames.for_dashboard(export.dashboard)
+    files = list(export.files.order_by("index"))
+    for export_file in files:
+        export_file.description = history.file_description(export_file, names)
+    events = list(export.events.order_by("seq"))
+    for event in events:
+        event.words = _event_words(event.action)
+    return {
+        "export": export,
+        "words": history.describe_request(export, show_rls=privileged, names=names),
+        "request_json": json.dumps(
+            export.request if privileged else history.redact_request(export.request), indent=2, sort_keys=True
+        ),
+        "files": files,
+        "events": events,
+        "privileged": privileged,
+        "can_download": access.can_download(request.user, export),
+        "can_cancel": _may_cancel(request.user, export),
+    }
+
+
+EVENT_WORDS = {
+    history.DOWNLOAD_ACTION: "File downloaded",
+    "export.files_archived": "Files archived with checksums",
+    "export.cancelled": "Cancelled",
+}
+
+
+def _event_words(action: str) -> str:
+    return EVENT_WORDS.get(action) or action.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+
+
+def _may_cancel(user, export: Export) -> bool:
+    return export.status == Export.Status.PENDING and (export.user_id == user.pk or access.is_admin(user))
+
+
+def _cancel_pending(export: Export, *, actor, ip_address: str | None) -> bool:
+    """PENDING -> CANCELLED, compare-and-set. Uses the job lifecycle's service when it exists."""
+    try:
+        from exports.jobs import export_cancel  # the job lifecycle owns state transitions
+    except ImportError:
+        export_cancel = None
+    if export_cancel is not None:
+        return bool(export_cancel(export=export, actor=actor, ip_address=ip_address))
+    with transaction.atomic():
+        changed = Export.objects.filter(pk=export.pk, status=Export.Status.PENDING).update(
+            status=Export.Status.CANCELLED, finished_at=timezone.now(), next_action_at=None
+        )
+        if changed:
+            audit.record("export.cancelled", actor=actor, export=export, ip_address=ip_address)
+    return bool(changed)
+
+
+@login_required
+@require_POST
+def export_cancel(request, export_id):
+    export = access.get_export_for_user(request.user, export_id)
+    if export.user_id != request.user.pk and not access.is_admin(request.user):
+        raise Http404("Only the requester can cancel an export.")
+    if _cancel_pending(export, actor=request.user, ip_address=_client_ip(request)):
+        messages.success(request, "Export cancelled.")
+    else:
+        messages.error(request, "This export can no longer be cancelled: it has left the portal's queue.")
+    if request.htmx:
+        export = history.decorate_one(Export.objects.select_related("dashboard").get(pk=export.pk))
+        html = render_to_string("exports/export_list.html#export-row", {"export": export}, request=request)
+        return HttpResponseStopPolling(html) if export.is_terminal else HttpResponse(html)
+    return redirect("exports:detail", export_id=export.pk)
+
+
+@login_required
+@require_GET
+def export_file_download_view(request, export_id, index: int):
+    export = access.get_export_for_user(request.user, export_id)
+    if not access.can_download(request.user, export):
+        raise Http404("No such file.")
+    export_file = get_object_or_404(
+        export.files.select_related("export__dashboard", "export__destination"), index=index
+    )
+    try:
+        target = export_file_download(export_file=export_file, user=request.user, ip_address=_client_ip(request))
+    except DownloadUnavailable as exc:
+        messages.error(request, f"File {index + 1}: {exc}")
+        response = redirect("exports:detail", export_id=export.pk)
+    else:
+        if target.archived is not None:
+            response = FileResponse(
+                target.archived.archived_file.open("rb"), as_attachment=True, filename=target.filename
+            )
+        else:
+            response = HttpResponseRedirect(target.url)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,425 @@
+"""Reading exports back: list selectors with filters, the request in words, and the streamed history.
+
+Selectors here run a fixed number of queries per page (select_related, one prefetch, subquery
+annotations), and the history export walks rows with .iterator() so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Cast, Coalesce
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+
+from exports.models import AuditEvent, Dashboard, Export, ExportFile, Sheet, Visual
+
+DOWNLOAD_ACTION = "export.file_downloaded"
+REDACTED = "(hidden)"
+FORMAT_WORDS = {"PDF": "PDF", "EXCEL": "Excel", "CSV": "CSV"}
+PARAMETER_LISTS = ("StringParameters", "IntegerParameters", "DecimalParameters", "DateTimeParameters")
+
+
+# --- the request, redacted and in words ---
+
+
+def rls_tags(request: dict) -> list[dict[str, str]]:
+    users = (request.get("UserConfiguration") or {}).get("AnonymousUsers") or [{}]
+    return list(users[0].get("RowLevelPermissionTags") or [])
+
+
+def redact_request(request: dict) -> dict:
+    """A copy of a StartDashboardSnapshotJob request with every RLS tag value hidden (keys stay)."""
+    redacted = copy.deepcopy(request or {})
+    for user in (redacted.get("UserConfiguration") or {}).get("AnonymousUsers") or []:
+        for tag in user.get("RowLevelPermissionTags") or []:
+            tag["Value"] = REDACTED
+    return redacted
+
+
+def _file_groups(request: dict) -> list[dict]:
+    groups = (request.get("SnapshotConfiguration") or {}).get("FileGroups") or []
+    return [((group.get("Files") or [{}])[0]) for group in groups]
+
+
+def request_formats(request: dict) -> list[str]:
+    return [file.get("FormatType", "") for file in _file_groups(request)]
+
+
+def outputs_summary(request: dict) -> str:
+    """ "PDF, Excel, 2 CSV": the outputs of a request without any catalog lookup (for list rows)."""
+    formats = request_formats(request or {})
+    parts = []
+    for fmt in ("PDF", "EXCEL", "CSV"):
+        count = formats.count(fmt)
+        if count:
+            parts.append(FORMAT_WORDS[fmt] if count == 1 else f"{count} {FORMAT_WORDS[fmt]}")
+    return ", ".join(parts) or "none"
+
+
+@dataclass
+class CatalogNames:
+    """Sheet and visual names of one dashboard, looked up once per page."""
+
+    sheets: dict[str, str] = field(default_factory=dict)
+    visuals: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_dashboard(cls, dashboard: Dashboard) -> CatalogNames:
+        sheets = dict(Sheet.objects.filter(dashboard=dashboard).values_list("sheet_id", "name"))
+        visuals = {
+            visual_id: title or visual_id
+            for visual_id, title in Visual.objects.filter(sheet__dashboard=dashboard).values_list("visual_id", "title")
+        }
+        return cls(sheets, visuals)
+
+    def sheet(self, sheet_id: str) -> str:
+        return self.sheets.get(sheet_id, sheet_id)
+
+    def visual(self, visual_id: str) -> str:
+        return self.visuals.get(visual_id, visual_id)
+
+
+def describe_file(fmt: str, selections: list[dict], names: CatalogNames) -> str:
+    """One output in words: "PDF of sheet Overview (all visuals)", "CSV of Orders (sheet Details)"."""
+    word = FORMAT_WORDS.get(fmt, fmt)
+    if fmt == "PDF":
+        sheets = ", ".join(names.sheet(s.get("SheetId", "")) for s in selections)
+        return f"{word} of sheet {sheets} (all visuals)"
+    visuals = [
+        f"{names.visual(visual_id)} (sheet {names.sheet(s.get('SheetId', ''))})"
+        for s in selections
+        for visual_id in s.get("VisualIds") or []
+    ]
+    return f"{word} of {', '.join(visuals)}" if visuals else word
+
+
+def describe_parameters(request: dict) -> list[str]:
+    params = (request.get("SnapshotConfiguration") or {}).get("Parameters") or {}
+    return [
+        f"{param.get('Name', '?')} = {', '.join(str(value) for value in param.get('Values') or [])}"
+        for kind in PARAMETER_LISTS
+        for param in params.get(kind) or []
+    ]
+
+
+@dataclass
+class RequestInWords:
+    dashboard: str
+    outputs: list[str]
+    parameters: list[str]
+    destination: str
+    rls: list[str]
+    rls_hidden: bool
+
+
+def describe_request(export: Export, *, show_rls: bool, names: CatalogNames | None = None) -> RequestInWords:
+    """What was asked for, in words. RLS values only when show_rls (auditors, admins); never URIs."""
+    request = export.request or {}
+    names = names or CatalogNames.for_dashboard(export.dashboard)
+    outputs = [
+        describe_file(file.get("FormatType", ""), file.get("SheetSelections") or [], names)
+        for file in _file_groups(request)
+    ]
+    if export.destination_id:
+        destination = f"S3 destination {export.destination.name} ({export.destination.region})"
+    else:
+        destination = "QuickSight's own storage (download links from the portal)"
+    tags = rls_tags(request)
+    if show_rls:
+        rls = [f"{tag.get('Key')} = {tag.get('Value')}" for tag in tags]
+    else:
+        rls = [f"{tag.get('Key')}" for tag in tags]
+    return RequestInWords(
+        dashboard=f"{export.dashboard.name} ({export.dashboard.dashboard_id})",
+        outputs=outputs,
+        parameters=describe_parameters(request),
+        destination=destination,
+        rls=rls,
+        rls_hidden=not show_rls,
+    )
+
+
+def file_description(export_file: ExportFile, names: CatalogNames) -> str:
+    selections = [{"SheetId": sheet_id, "VisualIds": []} for sheet_id in export_file.sheet_ids]
+    if export_file.format != "PDF" and export_file.visual_ids:
+        # The stored file row keeps ids only; pair visuals with the sheet that holds them when known.
+        sheet = export_file.sheet_ids[0] if len(export_file.sheet_ids) == 1 else ""
+        selections = [{"SheetId": sheet, "VisualIds": export_file.visual_ids}]
+    return describe_file(export_file.format, selections, names)
+
+
+# --- list selectors ---
+
+
+def with_queue_position(exports: QuerySet[Export]) -> QuerySet[Export]:
+    """Annotate queue_ahead: PENDING exports of the same account created earlier (one subquery)."""
+    ahead = (
+        Export.objects.filter(
+            status=Export.Status.PENDING,
+            aws_account_id=OuterRef("aws_account_id"),
+            created_at__lt=OuterRef("created_at"),
+        )
+        .order_by()
+        .values("aws_account_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return exports.annotate(queue_ahead=Coalesce(Subquery(ahead, output_field=IntegerField()), Value(0)))
+
+
+def with_download_count(exports: QuerySet[Export]) -> QuerySet[Export]:
+    downloads = (
+        AuditEvent.objects.filter(export=OuterRef("pk"), action=DOWNLOAD_ACTION)
+        .order_by()
+        .values("export")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return exports.annotate(download_count=Coalesce(Subquery(downloads, output_field=IntegerField()), Value(0)))
+
+
+def filter_format(exports: QuerySet[Export], fmt: str) -> QuerySet[Export]:
+    """Exports whose request asks for this format (the request is the truth before files exist)."""
+    return exports.alias(request_text=Cast("request", TextField())).filter(
+        request_text__regex=rf'"FormatType":\s*"{fmt}"'
+    )
+
+
+def list_rows(exports: QuerySet[Export]) -> QuerySet[Export]:
+    files = Prefetch("files", queryset=ExportFile.objects.order_by("index"))
+    return with_queue_position(exports.select_related("dashboard", "user").prefetch_related(files))
+
+
+def decorate(exports: Iterable[Export]) -> list[Export]:
+    """Attach what the row partial shows; no queries (the rows came from list_rows)."""
+    rows = list(exports)
+    for export in rows:
+        export.outputs_text = outputs_summary(export.request)
+        export.duration = export_duration(export)
+        ahead = getattr(export, "queue_ahead", None)
+        export.queue_position = ahead + 1 if export.status == Export.Status.PENDING and ahead is not None else None
+    return rows
+
+
+def export_duration(export: Export) -> str:
+    start = export.submitted_at or export.created_at
+    end = export.finished_at or (None if export.is_terminal else timezone.now())
+    if not start or not end:
+        return ""
+    seconds = max(0, int((end - start).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def decorate_one(export: Export) -> Export:
+    """The same attributes for one export fetched on its own (status partial, detail page)."""
+    export.queue_ahead = (
+        Export.objects.filter(
+            status=Export.Status.PENDING, aws_account_id=export.aws_account_id, created_at__lt=export.created_at
+        ).count()
+        if export.status == Export.Status.PENDING
+        else 0
+    )
+    return decorate([export])[0]
+
+
+# --- filters ---
+
+
+class MyExportsFilter(forms.Form):
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Export.Status.choices])
+    dashboard = forms.ModelChoiceField(required=False, queryset=Dashboard.objects.none(), empty_label="Any dashboard")
+    format = forms.ChoiceField(required=False, choices=[("", "Any format"), *ExportFile.Format.choices])
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dashboard"].queryset = Dashboard.objects.filter(exports__user=user).distinct().order_by("name")
+
+
+class HistoryFilter(forms.Form):
+    user = forms.CharField(required=False, label="User", help_text="Username")
+    dashboard = forms.ModelChoiceField(
+        required=False, queryset=Dashboard.objects.order_by("name"), empty_label="Any dashboard"
+    )
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Export.Status.choices])
+    format = forms.ChoiceField(required=False, choices=[("", "Any format"), *ExportFile.Format.choices])
+    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    q = forms.CharField(required=False, label="Search", help_text="Job id, request id, ARN, error, dashboard")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "To must be on or after From.")
+        return data
+
+
+def apply_filters(exports: QuerySet[Export], data: dict[str, Any]) -> QuerySet[Export]:
+    """Filters shared by My exports and the history; unknown or empty keys are ignored."""
+    if data.get("user"):
+        exports = exports.filter(user__username__iexact=data["user"].strip())
+    if data.get("dashboard"):
+        exports = exports.filter(dashboard=data["dashboard"])
+    if data.get("status"):
+        exports = exports.filter(status=data["status"])
+    if data.get("format"):
+        exports = filter_format(exports, data["format"])
+    tz = timezone.get_current_timezone()
+    if data.get("date_from"):
+        exports = exports.filter(created_at__gte=datetime.combine(data["date_from"], time.min, tz))
+    if data.get("date_to"):
+        exports = exports.filter(created_at__lt=datetime.combine(data["date_to"] + timedelta(days=1), time.min, tz))
+    if data.get("q"):
+        text = data["q"].strip()
+        exports = exports.filter(
+            Q(snapshot_job_id__icontains=text)
+            | Q(start_request_id__icontains=text)
+            | Q(job_arn__icontains=text)
+            | Q(error_code__icontains=text)
+            | Q(error_message__icontains=text)
+            | Q(error_detail__icontains=text)
+            | Q(dashboard__name__icontains=text)
+            | Q(dashboard__dashboard_id__icontains=text)
+            | Q(user__username__icontains=text)
+        )
+    return exports
+
+
+def my_exports(*, user, filters: dict[str, Any]) -> QuerySet[Export]:
+    return list_rows(apply_filters(Export.objects.filter(user=user), filters)).order_by("-created_at")
+
+
+def history_exports(*, filters: dict[str, Any]) -> QuerySet[Export]:
+    downloads = Prefetch(
+        "events",
+        queryset=AuditEvent.objects.filter(action=DOWNLOAD_ACTION).order_by("seq"),
+        to_attr="downloads",
+    )
+    exports = apply_filters(Export.objects.all(), filters).select_related("destination")
+    return list_rows(exports).prefetch_related(downloads).order_by("-created_at")
+
+
+# --- the streamed history (CSV, JSON Lines) ---
+
+HISTORY_COLUMNS = [
+    "export_id",
+    "created_at",
+    "user",
+    "dashboard_id",
+    "dashboard",
+    "status",
+    "aws_job_status",
+    "formats",
+    "parameters",
+    "rls_tags",
+    "destination",
+    "snapshot_job_id",
+    "job_arn",
+    "start_request_id",
+    "error_code",
+    "error_message",
+    "error_detail",
+    "submitted_at",
+    "finished_at",
+    "downloads",
+]
+CHUNK_SIZE = 2000
+
+
+def _history_queryset(filters: dict[str, Any]) -> QuerySet[Export]:
+    exports = apply_filters(Export.objects.all(), filters)
+    return with_download_count(exports.select_related("user", "dashboard", "destination")).order_by("-created_at")
+
+
+def history_record(export: Export) -> dict[str, Any]:
+    """One export as the auditor's record: full request including the RLS identity, never a file URI."""
+    request = export.request or {}
+    return {
+        "export_id": str(export.pk),
+        "created_at": export.created_at,
+        "user": export.user.get_username(),
+        "dashboard_id": export.dashboard.dashboard_id,
+        "dashboard": export.dashboard.name,
+        "status": export.status,
+        "aws_job_status": export.aws_job_status,
+        "formats": request_formats(request),
+        "parameters": (request.get("SnapshotConfiguration") or {}).get("Parameters") or {},
+        "rls_tags": {tag.get("Key"): tag.get("Value") for tag in rls_tags(request)},
+        "destination": export.destination.name if export.destination_id else "",
+        "snapshot_job_id": export.snapshot_job_id,
+        "job_arn": export.job_arn,
+        "start_request_id": export.start_request_id,
+        "error_code": export.error_code,
+        "error_message": export.error_message,
+        "error_detail": export.error_detail,
+        "submitted_at": export.submitted_at,
+        "finished_at": export.finished_at,
+        "downloads": getattr(export, "download_count", 0),
+        "request": request,
+    }
+
+
+def _iter_records(filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for export in _history_queryset(filters).iterator(chunk_size=CHUNK_SIZE):
+        yield history_record(export)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, cls=DjangoJSONEncoder)
+    return value
+
+
+def history_csv_lines(filters: dict[str, Any]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(HISTORY_COLUMNS)
+    for record in _iter_records(filters):
+        yield writer.writerow([_csv_cell(record[column]) for column in HISTORY_COLUMNS])
+
+
+def history_jsonl_lines(filters: dict[str, Any]) -> Iterator[str]:
+    for record in _iter_records(filters):
+        yield json.dumps(record, sort_keys=True, cls=DjangoJSONEncoder) + "\n"
+
+
+def history_stream_response(*, filters: dict[str, Any], fmt: str) -> StreamingHttpResponse:
+    """The filtered history as a download that never holds more than one chunk of rows."""
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    if fmt == "csv":
+        response = StreamingHttpResponse(history_csv_lines(filters), content_type="text/csv; charset=utf-8")
+        filename = f"export-history-{stamp}.csv"
+    else:
+        response = StreamingHttpResponse(history_jsonl_lines(filters), content_type="application/jsonl; charset=utf-8")
+        filename = f"export-history-{stamp}.jsonl"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def filters_for_audit(data: dict[str, Any]) -> dict[str, Any]:
+    """Cleaned filter values in a JSON-friendly shape, for the audit event of a history export."""
+    return {
+        key: (value.dashboard_id if isinstance(value, Dashboard) else value)
+        for key, value in data.items()
+        if value not in (None, "")
+    }
