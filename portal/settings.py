@@ -188,6 +188,8 @@ AWS_READ_TIMEOUT = env_float("AWS_READ_TIMEOUT", 30, minimum=0.1)
 QUICKSIGHT_LOCAL_ACCESS_KEYS = env_str("QUICKSIGHT_LOCAL_ACCESS_KEYS", "AKIALOCALDEMO0000000:local-demo-secret")
 QUICKSIGHT_LOCAL_ACCOUNT_ID = env_str("QUICKSIGHT_LOCAL_ACCOUNT_ID", "111122223333")
 QUICKSIGHT_LOCAL_DATA_DIR = Path(env_str("QUICKSIGHT_LOCAL_DATA_DIR") or VAR_DIR / "quicksight_local")
+# A PDF shows at most this many rows per table visual (CSV and Excel carry every row).
+QUICKSIGHT_LOCAL_PDF_MAX_TABLE_ROWS = env_int("QUICKSIGHT_LOCAL_PDF_MAX_TABLE_ROWS", 5000, minimum=1)
 if QUICKSIGHT_ENDPOINT_URL != "aws" and not env_str("AWS_ACCESS_KEY_ID"):
     # boto3 needs credentials to sign; the embedded service accepts this dev-only key pair.
     AWS_LOCAL_CREDENTIALS = tuple(QUICKSIGHT_LOCAL_ACCESS_KEYS.split(",")[0].split(":", 1))

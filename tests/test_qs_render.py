@@ -5,10 +5,12 @@ import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import openpyxl
 import pytest
+from pypdf import PdfReader
 
 from quicksight_local import data
-from quicksight_local.render import RenderError, render_snapshot_file
+from quicksight_local.render import RenderError, render_snapshot_file, worksheet_names
 
 GENERATED_AT = datetime(2026, 11, 28, 14, 30, tzinfo=UTC)
 MARCH = {"OrdersFrom": [datetime(2025, 3, 1)], "OrdersTo": [datetime(2025, 3, 31, 23, 59, 59)]}
@@ -106,3 +108,139 @@ def test_full_order_lines_csv_renders_every_row_quickly(tmp_path):
         lines = sum(1 for _ in handle)
     assert lines == 1 + 250_000
     assert elapsed < 10
+
+
+# --- Excel ---
+
+
+def excel_file(*selections: tuple[str, list[str]]) -> dict:
+    return {
+        "FormatType": "EXCEL",
+        "SheetSelections": [
+            {"SheetId": sheet, "SelectionScope": "SELECTED_VISUALS", "VisualIds": visuals}
+            for sheet, visuals in selections
+        ],
+    }
+
+
+def test_excel_has_one_worksheet_per_visual_in_the_requested_order(tmp_path):
+    file = excel_file(
+        ("orders", ["top-countries", "order-lines"]), ("catalog", ["product-list"]), ("summary", ["revenue-by-region"])
+    )
+    out = render(tmp_path, file, tags={"region": "EMEA"}, parameters=MARCH, name="out.xlsx")
+    workbook = openpyxl.load_workbook(out)
+    assert workbook.sheetnames == ["Revenue by country", "Order lines", "Products", "Revenue by region and channel"]
+    order_lines = workbook["Order lines"]
+    assert order_lines.max_row - 1 == data.count_rows("sales_orders", {"region": "EMEA"}, MARCH)
+    assert [c.value for c in order_lines[1]] == ORDER_LINES_HEADER
+    assert {row[2] for row in order_lines.iter_rows(min_row=2, values_only=True)} == {"EMEA"}
+
+
+def test_excel_writes_numbers_as_numbers_and_dates_as_dates(tmp_path):
+    out = render(tmp_path, excel_file(("orders", ["order-lines"])), parameters=MARCH, name="out.xlsx")
+    sheet = openpyxl.load_workbook(out)["Order lines"]
+    order, when, region, *_, quantity, unit_price, revenue = (cell for cell in sheet[2])
+    assert isinstance(order.value, int)
+    assert isinstance(quantity.value, int)
+    assert isinstance(unit_price.value, float)
+    assert revenue.value == pytest.approx(quantity.value * unit_price.value)
+    assert isinstance(when.value, datetime)
+    assert when.is_date
+    assert when.value.date().isoformat() == "2025-03-01"
+    assert isinstance(region.value, str)
+
+
+def test_excel_header_is_bold_and_frozen(tmp_path):
+    out = render(tmp_path, excel_file(("catalog", ["product-list"]), ("orders", ["top-countries"])), name="out.xlsx")
+    for sheet in openpyxl.load_workbook(out).worksheets:
+        assert sheet.freeze_panes == "A2"
+        assert all(cell.font.bold for cell in sheet[1])
+        assert not sheet["A2"].font.bold
+
+
+def test_excel_keeps_text_that_looks_like_a_formula_as_text(tmp_path):
+    out = render(tmp_path, excel_file(("catalog", ["product-list"])), name="out.xlsx")
+    values = [row[0] for row in openpyxl.load_workbook(out)["Products"].iter_rows(min_row=2, values_only=True)]
+    assert 'Monitor 27" 4K' in values
+    assert "Café table" in values
+
+
+def test_excel_refuses_a_chart(tmp_path):
+    with pytest.raises(RenderError, match="EXCEL exports only table and pivot-table visuals"):
+        render(tmp_path, excel_file(("summary", ["revenue-by-region", "monthly-revenue"])), name="out.xlsx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_worksheet_names_are_excel_safe_and_unique():
+    names = worksheet_names(["Revenue: Q1/Q2 [draft]?", "A" * 40, "a" * 40, "History", "''"])
+    assert names[0] == "Revenue  Q1 Q2  draft"
+    assert names[1] == "A" * 31
+    assert names[2] == "a" * 27 + " (2)"
+    assert names[3] == "History visual"
+    assert names[4] == "Visual"
+    assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\") for n in names)
+
+
+# --- PDF ---
+
+
+def pdf_file(sheet_id: str) -> dict:
+    return {"FormatType": "PDF", "SheetSelections": [{"SheetId": sheet_id, "SelectionScope": "ALL_VISUALS"}]}
+
+
+def pdf_pages(path) -> list[str]:
+    return [page.extract_text() for page in PdfReader(path).pages]
+
+
+def test_pdf_large_table_spans_pages_with_title_parameters_page_numbers_and_a_cut_note(tmp_path, settings):
+    settings.QUICKSIGHT_LOCAL_PDF_MAX_TABLE_ROWS = 600
+    parameters = {"Country": ["France", "Germany"], "MinQuantity": [2], "OrdersFrom": [datetime(2025, 1, 1)]}
+    tags = {"region": "EMEA"}
+    out = render(tmp_path, pdf_file("orders"), tags=tags, parameters=parameters, name="out.pdf")
+    pages = pdf_pages(out)
+    assert len(pages) > 10
+    first = pages[0]
+    assert "Order lines" in first
+    assert "Sales overview" in first
+    assert "Country: France, Germany" in first
+    assert "MinQuantity: 2" in first
+    assert "OrdersFrom: 2025-01-01 00:00 UTC" in first
+    assert "MinRevenue: all" in first
+    assert "2026-11-28 14:30 UTC" in first
+    assert f"Page 1 of {len(pages)}" in first
+    assert f"Page {len(pages)} of {len(pages)}" in pages[-1]
+    assert "Unit price" in pages[3]  # the header repeats on continuation pages
+    total = data.visual_row_count("sales-overview", "order-lines", tags=tags, parameters=parameters)
+    assert total > 600
+    assert f"Showing the first 600 of {total:,} rows; export CSV or Excel for every row." in first
+    assert "Revenue by country" in "".join(pages)
+
+
+def test_pdf_without_a_cut_has_no_cut_note(tmp_path):
+    out = render(tmp_path, pdf_file("trends"), dashboard="support-ops", tags={"region": "AMER"}, name="out.pdf")
+    pages = pdf_pages(out)
+    text = "".join(pages)
+    assert "Trends" in text
+    assert "Support operations" in text
+    assert "Priority: all" in text
+    assert "Showing the first" not in text
+    assert "Page 1 of" in pages[0]
+
+
+def test_pdf_charts_are_drawn_as_charts(tmp_path):
+    out = render(tmp_path, pdf_file("summary"), name="out.pdf")
+    reader = PdfReader(out)
+    text = "".join(page.extract_text() for page in reader.pages)
+    for expected in ("Summary", "Monthly revenue", "2024-01", "2025-12", "Revenue by product", "Aeron chair"):
+        assert expected in text
+    drawing_ops = b"".join(page.get_contents().get_data() for page in reader.pages)
+    assert drawing_ops.count(b" re") > 30  # product bars and the pivot's rows
+    assert drawing_ops.count(b" l\n") + drawing_ops.count(b" l ") > 23  # the monthly line and the grid
+
+
+def test_pdf_section_shows_the_pivot_with_its_value_columns(tmp_path):
+    out = render(tmp_path, pdf_file("summary"), tags={"region": "AMER"}, name="out.pdf")
+    first = pdf_pages(out)[0]
+    assert "Revenue by region and channel" in first
+    assert "Direct sales" in first
+    assert "EMEA" not in first.replace("EMEA,", "")
