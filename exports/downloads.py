@@ -84,6 +84,8 @@ def _fresh_uri(export_file: ExportFile) -> str:
     try:
         uris = fresh_result_uris(export_file.export)
     except aws.AwsError as exc:
+        if exc.retryable:
+            raise DownloadUnavailable("QuickSight is busy right now; try again in a few seconds.") from exc
         raise DownloadUnavailable(f"QuickSight did not give a fresh link for this file ({exc.code}).") from exc
     uri = uris[export_file.index] if export_file.index < len(uris) else ""
     if not uri:

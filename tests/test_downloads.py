@@ -1,0 +1,245 @@
+"""Downloads: who may, a fresh link on every click, s3:// signed by the portal, the archive, the audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+import urllib.request
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from django.urls import reverse
+
+from exports import aws
+from exports.downloads import export_files_archive
+from exports.history import DOWNLOAD_ACTION
+from exports.models import AuditEvent, Export, ExportFile, S3Destination
+from tests.history_factory import REGION, make_dashboard, make_export
+from tests.services import free_port
+
+EXPIRED = "https://quicksight.example/expired/file.pdf?X-Amz-Expires=60&X-Amz-Signature=old"
+FRESH = "https://quicksight.example/fresh/file.pdf?X-Amz-Expires=60&X-Amz-Signature=new"
+BUCKET = "portal-results"
+
+
+@pytest.fixture
+def no_aws(monkeypatch):
+    calls = []
+
+    def refuse(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("no AWS call expected")
+
+    monkeypatch.setattr(aws, "quicksight_client", refuse)
+    monkeypatch.setattr(aws, "s3_client", refuse)
+    return calls
+
+
+@pytest.fixture
+def moto_s3(settings):
+    """A real S3 endpoint (moto's server) on a free port, with one bucket; the portal's clients point at it."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    settings.S3_ENDPOINT_URL = f"http://127.0.0.1:{port}"
+    aws.reset_clients()
+    client = boto3.client(
+        "s3",
+        region_name=REGION,
+        endpoint_url=settings.S3_ENDPOINT_URL,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_bucket(Bucket=BUCKET)
+    yield client
+    server.stop()
+    aws.reset_clients()
+
+
+@pytest.fixture
+def quicksight_stub():
+    aws.reset_clients()
+    client = aws.quicksight_client(REGION)
+    with Stubber(client) as stubber:
+        yield stubber
+    aws.reset_clients()
+
+
+def result_response(export: Export, uris: list[str]) -> dict:
+    groups = [
+        {
+            "Files": [{"FormatType": "PDF", "SheetSelections": [{"SheetId": "s1", "SelectionScope": "ALL_VISUALS"}]}],
+            "S3Results": [{"S3Uri": uri}] if uri else [{"ErrorInfo": [{"ErrorMessage": "gone", "ErrorType": "X"}]}],
+        }
+        for uri in uris
+    ]
+    return {
+        "Arn": export.job_arn,
+        "JobStatus": "COMPLETED",
+        "Result": {"AnonymousUsers": [{"FileGroups": groups}]},
+        "RequestId": "describe-result-request",
+        "Status": 200,
+    }
+
+
+def expect_result(stubber: Stubber, export: Export, uris: list[str]) -> None:
+    stubber.add_response(
+        "describe_dashboard_snapshot_job_result",
+        result_response(export, uris),
+        {
+            "AwsAccountId": export.aws_account_id,
+            "DashboardId": export.dashboard.dashboard_id,
+            "SnapshotJobId": export.snapshot_job_id,
+        },
+    )
+
+
+def test_expired_quicksight_link_is_refreshed_on_every_click(client, alice, quicksight_stub):
+    export = make_export(alice, make_dashboard(), formats=["PDF"], uris=[EXPIRED])
+    expect_result(quicksight_stub, export, [FRESH])
+    expect_result(quicksight_stub, export, [FRESH.replace("new", "newer")])
+    client.force_login(alice)
+    url = reverse("exports:download", args=[export.pk, 0])
+
+    first = client.get(url)
+    assert first.status_code == 302
+    assert first["Location"] == FRESH
+    assert "no-store" in first["Cache-Control"]
+    second = client.get(url)
+    assert second["Location"] == FRESH.replace("new", "newer")
+    quicksight_stub.assert_no_pending_responses()
+    # The stored row never learns the fresh link.
+    assert ExportFile.objects.get(export=export).s3_uri == EXPIRED
+
+
+def test_each_download_writes_an_audit_event_without_the_link(client, alice, quicksight_stub):
+    export = make_export(alice, make_dashboard(), formats=["PDF"], uris=[EXPIRED])
+    expect_result(quicksight_stub, export, [FRESH])
+    client.force_login(alice)
+    client.get(reverse("exports:download", args=[export.pk, 0]), REMOTE_ADDR="192.0.2.7")
+
+    event = AuditEvent.objects.get(action=DOWNLOAD_ACTION)
+    assert event.actor == alice and event.actor_username == "alice"
+    assert event.export_id == export.pk
+    assert event.object_type == "exports.exportfile"
+    assert event.data["file"] == 0 and event.data["format"] == "PDF" and event.data["source"] == "quicksight"
+    assert event.ip_address == "192.0.2.7"
+    assert event.created_at is not None
+    assert "quicksight.example" not in str(event.data)
+
+
+def test_refresh_refused_by_quicksight_sends_the_user_back_with_a_message(client, alice, quicksight_stub):
+    export = make_export(alice, make_dashboard(), formats=["PDF"], uris=[EXPIRED])
+    quicksight_stub.add_client_error(
+        "describe_dashboard_snapshot_job_result", "ResourceNotFoundException", "job is gone", 404
+    )
+    client.force_login(alice)
+    response = client.get(reverse("exports:download", args=[export.pk, 0]), follow=True)
+    assert "QuickSight did not give a fresh link for this file (ResourceNotFoundException)" in response.content.decode()
+    assert not AuditEvent.objects.filter(action=DOWNLOAD_ACTION).exists()
+
+
+def test_s3_result_is_signed_by_the_portal_with_a_filename(client, alice, moto_s3):
+    body = b"region,amount\nEMEA,42\n"
+    moto_s3.put_object(Bucket=BUCKET, Key="exports/orders.csv", Body=body)
+    destination = S3Destination.objects.create(name="Finance", bucket_name=BUCKET, region=REGION)
+    export = make_export(
+        alice, make_dashboard(), formats=["CSV"], destination=destination, uris=[f"s3://{BUCKET}/exports/orders.csv"]
+    )
+    client.force_login(alice)
+    response = client.get(reverse("exports:download", args=[export.pk, 0]))
+    assert response.status_code == 302
+    assert "no-store" in response["Cache-Control"]
+    with urllib.request.urlopen(response["Location"], timeout=10) as fetched:
+        assert fetched.read() == body
+        disposition = fetched.headers["Content-Disposition"]
+    assert disposition.startswith("attachment; filename=")
+    assert disposition.endswith('-1.csv"')
+    assert AuditEvent.objects.get(action=DOWNLOAD_ACTION).data["source"] == "s3"
+
+
+def test_outsider_gets_404_and_no_aws_call(client, alice, bob, carol, no_aws):
+    export = make_export(alice, make_dashboard(), formats=["PDF"], uris=[EXPIRED])
+    for user in (bob, carol):
+        client.force_login(user)
+        assert client.get(reverse("exports:download", args=[export.pk, 0])).status_code == 404
+    assert no_aws == []
+    assert not AuditEvent.objects.exists()
+
+
+def test_auditor_downloads_only_when_allowed(client, alice, audra, settings, quicksight_stub):
+    export = make_export(alice, make_dashboard(), formats=["PDF"], uris=[EXPIRED])
+    client.force_login(audra)
+    settings.AUDITORS_CAN_DOWNLOAD = False
+    assert client.get(reverse("exports:download", args=[export.pk, 0])).status_code == 404
+    settings.AUDITORS_CAN_DOWNLOAD = True
+    expect_result(quicksight_stub, export, [FRESH])
+    response = client.get(reverse("exports:download", args=[export.pk, 0]))
+    assert response.status_code == 302
+    assert AuditEvent.objects.get(action=DOWNLOAD_ACTION).actor == audra
+
+
+def test_admin_may_download(client, alice, demo_users, quicksight_stub):
+    export = make_export(alice, make_dashboard(), formats=["PDF"], uris=[EXPIRED])
+    expect_result(quicksight_stub, export, [FRESH])
+    client.force_login(demo_users["admin"])
+    assert client.get(reverse("exports:download", args=[export.pk, 0]))["Location"] == FRESH
+
+
+def test_failed_file_is_not_downloadable(client, alice, no_aws):
+    export = make_export(alice, make_dashboard(), formats=["PDF"], uris=[""])
+    ExportFile.objects.filter(export=export).update(error_code="RENDER_FAILED", error_message="The PDF failed.")
+    client.force_login(alice)
+    response = client.get(reverse("exports:download", args=[export.pk, 0]), follow=True)
+    assert "File 1: The PDF failed." in response.content.decode()
+    assert client.get(reverse("exports:download", args=[export.pk, 5])).status_code == 404
+    assert no_aws == []
+
+
+def test_archive_copies_files_with_checksums_and_serves_them_after_links_lapse(
+    client, alice, settings, tmp_path, moto_s3, quicksight_stub, monkeypatch
+):
+    settings.ARCHIVE_EXPORTS = True
+    settings.MEDIA_ROOT = tmp_path
+    pdf, csv_bytes = b"%PDF-1.7 demo", b"a,b\n1,2\n"
+    moto_s3.put_object(Bucket=BUCKET, Key="qs/file.pdf", Body=pdf)
+    moto_s3.put_object(Bucket=BUCKET, Key="dest/file.csv", Body=csv_bytes)
+    # QuickSight's own result: an expiring http(s) link (here a presigned GET on the moto bucket).
+    quicksight_link = moto_s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "qs/file.pdf"})
+    export = make_export(
+        alice, make_dashboard(), formats=["PDF", "CSV"], uris=[EXPIRED, f"s3://{BUCKET}/dest/file.csv"]
+    )
+    expect_result(quicksight_stub, export, [quicksight_link, ""])
+
+    archived = export_files_archive(export=export)
+
+    assert [f.index for f in archived] == [0, 1]
+    rows = {f.index: f for f in ExportFile.objects.filter(export=export)}
+    assert rows[0].sha256 == hashlib.sha256(pdf).hexdigest() and rows[0].size_bytes == len(pdf)
+    assert rows[1].sha256 == hashlib.sha256(csv_bytes).hexdigest() and rows[1].size_bytes == len(csv_bytes)
+    event = AuditEvent.objects.get(action="export.files_archived")
+    assert [f["sha256"] for f in event.data["files"]] == [rows[0].sha256, rows[1].sha256]
+
+    calls = []
+    monkeypatch.setattr(aws, "quicksight_client", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(aws, "s3_client", lambda *a, **k: calls.append(a))
+    client.force_login(alice)
+    response = client.get(reverse("exports:download", args=[export.pk, 0]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == pdf
+    assert "no-store" in response["Cache-Control"]
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert calls == []
+    download = AuditEvent.objects.get(action=DOWNLOAD_ACTION)
+    assert download.data["source"] == "archive" and download.data["sha256"] == rows[0].sha256
+    page = client.get(reverse("exports:detail", args=[export.pk])).content.decode()
+    assert rows[0].sha256 in page
+
+
+def test_archive_does_nothing_when_the_setting_is_off(alice, settings, no_aws):
+    settings.ARCHIVE_EXPORTS = False
+    export = make_export(alice, make_dashboard(), formats=["PDF"], uris=[EXPIRED])
+    assert export_files_archive(export=export) == []
+    assert not ExportFile.objects.get(export=export).archived_file
