@@ -408,8 +408,12 @@ def one_destination_in_region(request: Request, catalog: DashboardCatalog) -> It
     for d, destination in enumerate(destinations):
         bucket = _dict(_dict(destination).get("BucketConfiguration"))
         for key in ("BucketName", "BucketPrefix", "BucketRegion"):
-            if not isinstance(bucket.get(key), str):
-                yield Violation(f"{path}[{d}].BucketConfiguration.{key}", "bucket-field-required", "is required")
+            # The model's NonEmptyString pattern, which botocore does not check on the client side.
+            value = bucket.get(key)
+            if not isinstance(value, str) or not value.strip():
+                yield Violation(
+                    f"{path}[{d}].BucketConfiguration.{key}", "bucket-field-required", "is required and not blank"
+                )
         region = bucket.get("BucketRegion")
         if isinstance(region, str) and region != catalog.region:
             yield Violation(

@@ -1,0 +1,52 @@
+"""Writes on exports. Every change and its audit event share one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import transaction
+
+from exports import audit
+from exports.models import Export
+from exports.snapshot import SnapshotRequestInvalid, build_request, parse_spec, request_to_json
+
+
+def export_create(*, user, spec: Any, ip_address: str | None = None) -> Export:
+    """Build the request from a spec (a dict, as JSON gives it) and record the export as PENDING.
+
+    Raises SnapshotRequestInvalid carrying every problem; creates nothing then.
+    """
+    parsed = parse_spec(spec)
+    export_id = uuid.uuid4()
+    built = build_request(parsed, user=user, export_id=export_id)
+    if not built.ok:
+        raise SnapshotRequestInvalid(built.problems)
+    request_json = request_to_json(built.kwargs)
+    with transaction.atomic():
+        export = Export.objects.create(
+            id=export_id,
+            user=user,
+            dashboard=built.dashboard,
+            destination=built.destination,
+            status=Export.Status.PENDING,
+            spec=parsed.as_json(),
+            request=request_json,
+            aws_account_id=built.dashboard.aws_account_id,
+            region=built.dashboard.region,
+            snapshot_job_id=built.kwargs["SnapshotJobId"],
+        )
+        audit.record(
+            "export.requested",
+            actor=user,
+            export=export,
+            target=export,
+            data={
+                "dashboard": built.dashboard.dashboard_id,
+                "spec": export.spec,
+                "request": request_json,
+                "rls_identity": {"tags": built.identity.tags, "sources": built.identity.sources},
+            },
+            ip_address=ip_address,
+        )
+    return export
