@@ -122,6 +122,8 @@ STORAGES = {
 
 # Security: strict by default, relaxed only for local development over plain http.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG and not TESTING)
+# The mounted quicksight_local is called by the portal itself over http (the embedded default).
+SECURE_REDIRECT_EXEMPT = [r"^quicksight-local/"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG and not TESTING
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG or TESTING else 31536000, minimum=0)
@@ -190,6 +192,19 @@ QUICKSIGHT_LOCAL_ACCOUNT_ID = env_str("QUICKSIGHT_LOCAL_ACCOUNT_ID", "1111222233
 QUICKSIGHT_LOCAL_DATA_DIR = Path(env_str("QUICKSIGHT_LOCAL_DATA_DIR") or VAR_DIR / "quicksight_local")
 # A PDF shows at most this many rows per table visual (CSV and Excel carry every row).
 QUICKSIGHT_LOCAL_PDF_MAX_TABLE_ROWS = env_int("QUICKSIGHT_LOCAL_PDF_MAX_TABLE_ROWS", 5000, minimum=1)
+# quicksight_local's region, quotas, job pacing, link lifetime and injected faults (README "quicksight_local").
+QUICKSIGHT_LOCAL_REGION = env_str("QUICKSIGHT_LOCAL_REGION") or AWS_REGION
+QUICKSIGHT_LOCAL_MAX_RUNNING_JOBS = env_int("QUICKSIGHT_LOCAL_MAX_RUNNING_JOBS", 12, minimum=1)
+QUICKSIGHT_LOCAL_MAX_CALLS_PER_SECOND = env_int("QUICKSIGHT_LOCAL_MAX_CALLS_PER_SECOND", 10, minimum=1)
+QUICKSIGHT_LOCAL_JOB_ID_REUSE_SECONDS = env_float("QUICKSIGHT_LOCAL_JOB_ID_REUSE_SECONDS", 86400, minimum=0)
+QUICKSIGHT_LOCAL_WORKERS = env_int("QUICKSIGHT_LOCAL_WORKERS", 4, minimum=1)
+QUICKSIGHT_LOCAL_MIN_QUEUED_SECONDS = env_float("QUICKSIGHT_LOCAL_MIN_QUEUED_SECONDS", 1, minimum=0)
+QUICKSIGHT_LOCAL_MIN_RUNNING_SECONDS = env_float("QUICKSIGHT_LOCAL_MIN_RUNNING_SECONDS", 1, minimum=0)
+QUICKSIGHT_LOCAL_LINK_TTL_SECONDS = env_int("QUICKSIGHT_LOCAL_LINK_TTL_SECONDS", 300, minimum=1)
+QUICKSIGHT_LOCAL_FAULT_LATENCY = env_float("QUICKSIGHT_LOCAL_FAULT_LATENCY", 0, minimum=0)
+QUICKSIGHT_LOCAL_FAULT_THROTTLE_RATE = env_float("QUICKSIGHT_LOCAL_FAULT_THROTTLE_RATE", 0, minimum=0)
+QUICKSIGHT_LOCAL_FAULT_JOB_FAILURE = env_str("QUICKSIGHT_LOCAL_FAULT_JOB_FAILURE", "")  # "ErrorType: message"
+QUICKSIGHT_LOCAL_FAULT_FILE_FAILURE = env_str("QUICKSIGHT_LOCAL_FAULT_FILE_FAILURE", "")  # "ErrorType: message"
 if QUICKSIGHT_ENDPOINT_URL != "aws" and not env_str("AWS_ACCESS_KEY_ID"):
     # boto3 needs credentials to sign; the embedded service accepts this dev-only key pair.
     AWS_LOCAL_CREDENTIALS = tuple(QUICKSIGHT_LOCAL_ACCESS_KEYS.split(",")[0].split(":", 1))

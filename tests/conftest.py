@@ -106,3 +106,76 @@ def login(live_server, page):
         return page
 
     return sign_in
+
+
+class QsLocal:
+    """What the `qs_local` fixture yields: a running quicksight_local and its knobs."""
+
+    def __init__(self, url: str, state):
+        self.url, self.state = url, state
+
+    @property
+    def faults(self):
+        return self.state.faults
+
+    @property
+    def limits(self):
+        return self.state.limits
+
+    @property
+    def calls(self):
+        return self.state.calls
+
+    @property
+    def account_id(self) -> str:
+        return self.state.account_id
+
+    def job(self, dashboard_id: str, snapshot_job_id: str):
+        return self.state.get_job(self.account_id, dashboard_id, snapshot_job_id)
+
+    def wait(self, dashboard_id: str, snapshot_job_id: str, statuses=("COMPLETED", "FAILED"), timeout: float = 30):
+        """Block until the job reaches one of `statuses`; returns the status."""
+        return self.state.wait_for(self.job(dashboard_id, snapshot_job_id), tuple(statuses), timeout)
+
+
+@pytest.fixture
+def qs_local(settings):
+    """quicksight_local over real HTTP on a free port, with the portal's boto3 clients pointed at it.
+
+    Sets settings.QUICKSIGHT_ENDPOINT_URL to its URL and the portal's dev credentials, calls
+    exports.aws.reset_clients() before and after, and starts from a clean state: no jobs, empty
+    call log, quotas and faults from settings, except that jobs spend no minimum time QUEUED or
+    RUNNING (set `qs_local.faults.min_queued_seconds` / `min_running_seconds` to observe them).
+
+    Yields an object with:
+      .url          base URL (endpoint_url for boto3; exports.aws.quicksight_client() uses it)
+      .account_id   the account it serves ("111122223333")
+      .faults       quicksight_local.faults.Faults, change at runtime: latency, throttle_rate,
+                    throttle_next_starts, limit_exceeded_next_starts, min_queued_seconds,
+                    min_running_seconds, hold_jobs, job_failure / file_failure (ErrorInfo dicts
+                    {"ErrorType", "ErrorMessage"}), file_failure_index
+      .limits       quicksight_local.faults.Limits: max_running_jobs (12), max_calls_per_second
+                    (10), job_id_reuse_seconds (86400)
+      .calls        the call log: .all(operation=, outcome=), .count(operation=, outcome=),
+                    .max_in_window(1.0, outcome="ok"); each Call has operation, at, account_id,
+                    outcome ("ok" or the error code) and status
+      .state        the ServiceState: .jobs, .max_active (most QUEUED+RUNNING at once),
+                    .max_running, .active_jobs()
+      .job(dashboard_id, job_id) / .wait(dashboard_id, job_id, statuses, timeout)
+    """
+    from exports import aws
+    from quicksight_local.auth import access_keys
+    from quicksight_local.server import serve_in_thread
+
+    settings.QUICKSIGHT_LOCAL_MIN_QUEUED_SECONDS = 0
+    settings.QUICKSIGHT_LOCAL_MIN_RUNNING_SECONDS = 0
+    settings.AWS_LOCAL_CREDENTIALS = next(iter(access_keys().items()))
+    aws.reset_clients()
+    with serve_in_thread() as (url, state):
+        settings.QUICKSIGHT_ENDPOINT_URL = url
+        state.reset()
+        try:
+            yield QsLocal(url, state)
+        finally:
+            state.reset()
+            aws.reset_clients()
