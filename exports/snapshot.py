@@ -421,6 +421,7 @@ def build_request(
             validate_parameters(kwargs, _input_shape())
         except ParamValidationError as exc:
             problems.append(Problem("request", "botocore-validation", str(exc)))
+    problems.sort(key=_spec_order)
     return BuildResult(
         None if problems else kwargs,
         problems,
@@ -429,6 +430,15 @@ def build_request(
         identity=identity,
         catalog=catalog,
     )
+
+
+def _spec_order(problem: Problem) -> tuple[int, int]:
+    """Problems in the order of the form: dashboard, identity, files one by one, parameters, destination."""
+    if match := re.match(r"files\[(\d+)\]", problem.field):
+        return 3, int(match[1])
+    sections = ["dashboard", "identity", "files", "", "parameters", "destination"]
+    head = re.split(r"[.\[]", problem.field)[0]
+    return (sections.index(head) if head in sections else len(sections)), 0
 
 
 def _selections(file: FileSpec, i: int, catalog: Catalog) -> tuple[list[dict], list[Problem]]:

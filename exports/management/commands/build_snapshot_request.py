@@ -1,0 +1,59 @@
+"""Build (and with --submit, create) an export from a JSON spec: the way scripts and cron run exports."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from exports.services import export_create
+from exports.snapshot import SnapshotRequestInvalid, build_request, parse_spec, request_to_json
+
+EXIT_INVALID = 2
+
+
+class Command(BaseCommand):
+    help = (
+        "Print the exact StartDashboardSnapshotJob kwargs for a SPEC as JSON (exit 0), or every broken rule, "
+        "one a line (exit 2). Creates nothing unless --submit. SPEC: a JSON file, or - for stdin."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--user", required=True, help="Username the export is built for (grants, RLS tags).")
+        parser.add_argument("spec", help="Path to a JSON spec, or - to read it from stdin.")
+        parser.add_argument("--submit", action="store_true", help="Create the export and print its id.")
+
+    def handle(self, *args, user: str, spec: str, submit: bool = False, **options):
+        try:
+            account = get_user_model().objects.get(username=user)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"--user: no user {user!r}") from None
+        data = self._read(spec)
+        try:
+            if submit:
+                export = export_create(user=account, spec=data)
+                self.stdout.write(str(export.id))
+                return
+            built = build_request(parse_spec(data), user=account, export_id=uuid.uuid4())
+            if not built.ok:
+                raise SnapshotRequestInvalid(built.problems)
+        except SnapshotRequestInvalid as invalid:
+            for problem in invalid.problems:
+                self.stdout.write(str(problem))
+            sys.exit(EXIT_INVALID)
+        self.stdout.write(json.dumps(request_to_json(built.kwargs), indent=2, ensure_ascii=False))
+
+    def _read(self, spec: str):
+        try:
+            text = sys.stdin.read() if spec == "-" else Path(spec).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"SPEC: cannot read {spec}: {exc.strerror}") from None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            self.stdout.write(f"spec: not valid JSON ({exc}) [spec-json]")
+            sys.exit(EXIT_INVALID)
