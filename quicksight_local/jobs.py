@@ -348,6 +348,8 @@ class ServiceState:
             else:
                 self._set_status(job, "COMPLETED", results=results)
         except Exception as exc:  # the job must end; its ErrorInfo says why
+            if job.epoch != self._epoch:
+                return  # abandoned by reset(): its files may already be gone
             logger.exception("quicksight_local job %s failed", job.job_id)
             self._set_status(
                 job, "FAILED", error={"ErrorType": "INTERNAL_FAILURE", "ErrorMessage": f"{type(exc).__name__}: {exc}"}
