@@ -385,6 +385,8 @@ class VisualResult:
         try:
             while batch := self._conn.fetchmany(self.batch_rows):
                 yield batch
+        except duckdb.Error as exc:
+            raise QueryError(f"rows could not be read: {exc}") from exc
         finally:
             self.close()
 

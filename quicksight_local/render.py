@@ -33,7 +33,17 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
-from reportlab.platypus import CondPageBreak, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    CondPageBreak,
+    LayoutError,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from xlsxwriter.exceptions import XlsxWriterException
 
 from quicksight_local.catalog import Dashboard, Sheet, Visual, load_catalog
 from quicksight_local.data import QueryError, visual_query, visual_row_count
@@ -145,6 +155,8 @@ def render_snapshot_file(
         os.replace(tmp_path, out_path)
     except QueryError as exc:
         raise RenderError(str(exc)) from exc
+    except (XlsxWriterException, LayoutError) as exc:
+        raise RenderError(f"The {format_type} file could not be laid out: {exc}") from exc
     finally:
         tmp_path.unlink(missing_ok=True)
 

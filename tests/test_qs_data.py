@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -201,3 +201,14 @@ def test_concurrent_processes_and_threads_build_once_and_read_the_same_data(tmp_
     assert results == [path] * 3
     assert fingerprint(path) == fingerprint(data.ensure_database())
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_threads_query_at_the_same_time_with_their_own_connections():
+    tags = [{"region": "EMEA"}, {"region": "AMER"}, {"region": "APAC"}, {"region": "*"}] * 3
+
+    def top_countries(tag: dict) -> int:
+        return sum(row[1] for row in streamed_rows("top-countries", tag, {}))
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        totals = list(pool.map(top_countries, tags))
+    assert totals == [data.count_rows("sales_orders", tag) for tag in tags]
