@@ -19,8 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
+from exports import aws
 from quicksight_local import storage
 from quicksight_local.catalog import Catalog, Dashboard, load_catalog
 from quicksight_local.errors import ServiceError
@@ -389,16 +391,14 @@ class ServiceState:
         return results
 
     def _upload(self, job: Job, destination: dict[str, str], path: Path) -> tuple[str | None, dict | None]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         key = storage.s3_key(destination["BucketPrefix"], job.job_id, path.name)
         try:
             uri = storage.upload_to_s3(
                 path, bucket=destination["BucketName"], key=key, region=destination["BucketRegion"]
             )
         except (ClientError, BotoCoreError) as exc:
-            code = exc.response["Error"].get("Code", "S3Error") if isinstance(exc, ClientError) else "S3Error"
-            return None, {"ErrorType": "S3_UPLOAD_FAILED", "ErrorMessage": f"{code}: {exc}"}
+            error = aws.translate(exc)
+            return None, {"ErrorType": "S3_UPLOAD_FAILED", "ErrorMessage": f"{error.code}: {error.message}"}
         finally:
             path.unlink(missing_ok=True)
         return uri, None

@@ -67,7 +67,9 @@ def local_file(job_key: str, filename: str) -> Path | None:
 
 def upload_to_s3(path: Path, *, bucket: str, key: str, region: str) -> str:
     """Put one file into the destination bucket; the s3:// URI of the object."""
-    aws.s3_client(region).upload_file(str(path), bucket, key)
+    # put_object (not upload_file) so that failures stay botocore errors that exports.aws can translate.
+    with path.open("rb") as body:
+        aws.s3_client(region).put_object(Bucket=bucket, Key=key, Body=body)
     return f"s3://{bucket}/{key}"
 
 
