@@ -276,6 +276,8 @@ def coerce_value(parameter_type: str, value: Any) -> Any:
         if parameter_type == "DATETIME":
             if isinstance(value, str):
                 value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                value = datetime.fromtimestamp(value, UTC)  # REST-JSON sends timestamps as epoch seconds
             elif isinstance(value, date) and not isinstance(value, datetime):
                 value = datetime(value.year, value.month, value.day)
             if not isinstance(value, datetime):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -46,7 +47,7 @@ from reportlab.platypus import (
 from xlsxwriter.exceptions import XlsxWriterException
 
 from quicksight_local.catalog import Dashboard, Sheet, Visual, load_catalog
-from quicksight_local.data import QueryError, visual_query, visual_row_count
+from quicksight_local.data import QueryError, coerce_value, visual_query, visual_row_count
 
 TABULAR_KINDS = {"table", "pivot"}
 
@@ -148,7 +149,7 @@ def render_snapshot_file(
     if not visuals:
         raise RenderError("The file selects no visual.")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = out_path.with_name(f".{out_path.name}.{os.getpid()}.part")
+    tmp_path = out_path.with_name(f".{out_path.name}.{os.getpid()}.{threading.get_ident()}.part")
     job = RenderJob(dashboard, visuals, tags, parameters, generated_at)
     try:
         renderer(job, tmp_path)
@@ -310,7 +311,11 @@ def _pdf_cell(value: Any, kind: str) -> str:
     return str(value)
 
 
-def _parameter_text(value: Any) -> str:
+def _parameter_text(parameter_type: str, value: Any) -> str:
+    try:
+        value = coerce_value(parameter_type, value)
+    except QueryError:
+        return str(value)
     if isinstance(value, datetime):
         return _naive(value).strftime("%Y-%m-%d %H:%M UTC")
     return str(value)
@@ -321,9 +326,9 @@ def _parameters_used(job: RenderJob) -> str:
     for parameter in job.dashboard.parameters:
         values = job.parameters.get(parameter.name)
         if values:
-            shown = ", ".join(_parameter_text(v) for v in values)
+            shown = ", ".join(_parameter_text(parameter.type, v) for v in values)
         elif values is None and parameter.default_values:
-            shown = ", ".join(_parameter_text(v) for v in parameter.default_values) + " (default)"
+            shown = ", ".join(_parameter_text(parameter.type, v) for v in parameter.default_values) + " (default)"
         else:
             shown = "all"
         parts.append(f"<b>{escape(parameter.name)}</b>: {escape(shown)}")

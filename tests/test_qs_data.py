@@ -212,3 +212,13 @@ def test_threads_query_at_the_same_time_with_their_own_connections():
     with ThreadPoolExecutor(max_workers=6) as pool:
         totals = list(pool.map(top_countries, tags))
     assert totals == [data.count_rows("sales_orders", tag) for tag in tags]
+
+
+def test_datetime_parameter_accepts_epoch_seconds_and_iso_text():
+    expected = datetime(2025, 3, 1)
+    assert data.coerce_value("DATETIME", 1740787200) == expected
+    assert data.coerce_value("DATETIME", 1740787200.0) == expected
+    assert data.coerce_value("DATETIME", "2025-03-01T01:00:00+01:00") == expected
+    assert data.coerce_value("DATETIME", "2025-03-01T00:00:00Z") == expected
+    with pytest.raises(data.QueryError, match="DATETIME"):
+        data.coerce_value("DATETIME", True)
