@@ -175,6 +175,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The beat schedule lives here, not in django-celery-beat (see TIPS: it caps Django below 6.1).
 CELERY_BEAT_SCHEDULE: dict = {
     "worker-heartbeat": {"task": "exports.tasks.heartbeat", "schedule": 30.0},
+    # Re-sends lost wake-ups and starts waiting exports as slots free (exports/jobs.py reconcile).
+    "reconcile-exports": {"task": "exports.tasks.reconcile_exports", "schedule": 30.0},
 }
 
 # --- QuickSight and AWS ---
@@ -215,6 +217,15 @@ else:
 SNAPSHOT_MAX_RUNNING_JOBS_PER_ACCOUNT = env_int("SNAPSHOT_MAX_RUNNING_JOBS_PER_ACCOUNT", 12, minimum=1)
 QUICKSIGHT_MAX_CALLS_PER_SECOND = env_int("QUICKSIGHT_MAX_CALLS_PER_SECOND", 10, minimum=1)
 EXPORT_DEADLINE = timedelta(seconds=env_int("EXPORT_DEADLINE_SECONDS", 7200, minimum=1))
+# Job lifecycle (exports/jobs.py): polls 2 s after Start, doubling to a 30 s cap; Celery retries alike.
+EXPORT_POLL_FIRST_SECONDS = env_float("EXPORT_POLL_FIRST_SECONDS", 2, minimum=0.05)
+EXPORT_POLL_MAX_SECONDS = env_float("EXPORT_POLL_MAX_SECONDS", 30, minimum=0.05)
+# How long one worker step may hold an export before it is presumed dead (2 calls, botocore's retries).
+EXPORT_STEP_LEASE_SECONDS = env_float(
+    "EXPORT_STEP_LEASE_SECONDS", 2 * (AWS_MAX_ATTEMPTS + 1) * (AWS_CONNECT_TIMEOUT + AWS_READ_TIMEOUT) + 10, minimum=1
+)
+# The reconciler re-sends a step only once it is this late, so slow queues do not get duplicates.
+EXPORT_RECONCILE_GRACE_SECONDS = env_float("EXPORT_RECONCILE_GRACE_SECONDS", 10, minimum=0)
 AUDITORS_CAN_DOWNLOAD = env_bool("AUDITORS_CAN_DOWNLOAD", default=False)
 ARCHIVE_EXPORTS = env_bool("ARCHIVE_EXPORTS", default=False)
 

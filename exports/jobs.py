@@ -1,0 +1,582 @@
+"""The job lifecycle: the portal's queue, Start, polls, results, and every state transition.
+
+The Export row is the truth. Each transition is a compare-and-set on its status that writes one
+audit event in the same transaction; a worker step first claims the row (it must be due, and the
+`attempts` counter must not have moved), so duplicate or late messages do nothing. Services never
+enqueue: they return a `Next` that the thin task in exports/tasks.py turns into messages, after
+the database work is committed. A lost message is found again by `reconcile()` from
+`next_action_at`.
+
+PENDING (the portal's queue) -> SUBMITTING (holds one of the account's running slots; Start not
+yet acknowledged) -> QUEUED / RUNNING (QuickSight's) -> COMPLETED | FAILED | TIMED_OUT | CANCELLED.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from exports import access, audit, aws, quota
+from exports.models import Export, ExportFile
+from exports.rls import effective_identity, export_blocker
+from exports.snapshot import request_from_json
+
+S = Export.Status
+log = logging.getLogger(__name__)
+
+# A COMPLETED export where some files could not be produced; error_message says which.
+PARTIAL_SUCCESS = "PartialSuccess"
+ALL_FILES_FAILED = "AllFilesFailed"
+# Messages may arrive a little before their countdown by another host's clock.
+DUE_TOLERANCE = timedelta(seconds=1)
+QUOTA_JITTER_SECONDS = 0.5
+FORMAT_WORDS = {"PDF": "PDF", "EXCEL": "Excel", "CSV": "CSV"}
+
+ACTIONS = {
+    S.SUBMITTING: "export.submitting",
+    S.QUEUED: "export.started",
+    S.RUNNING: "export.running",
+    S.COMPLETED: "export.completed",
+    S.FAILED: "export.failed",
+    S.TIMED_OUT: "export.timed_out",
+    S.CANCELLED: "export.cancelled",
+}
+
+
+@dataclass
+class Next:
+    """What to enqueue once a service returns: its own next poll, a retry, exports to start."""
+
+    poll_in: float | None = None
+    retry_in: float | None = None
+    error: aws.AwsError | None = None
+    start: list[str] = field(default_factory=list)
+
+
+# --- timing ---
+
+
+def backoff(retries: int) -> float:
+    """Celery retry countdown: 2 s doubling to the cap, with jitter (between half and all of it)."""
+    first, cap = settings.EXPORT_POLL_FIRST_SECONDS, settings.EXPORT_POLL_MAX_SECONDS
+    return min(cap, first * 2 ** min(retries, 16)) * random.uniform(0.5, 1.0)
+
+
+def poll_countdown(export: Export, now: datetime | None = None) -> float:
+    """Time to the next poll: as long as the job has run so far, so polls land at about 2, 4, 8, 16 s
+    after Start (doubling), then every 30 s (the cap); jittered so that polls do not bunch up."""
+    first, cap = settings.EXPORT_POLL_FIRST_SECONDS, settings.EXPORT_POLL_MAX_SECONDS
+    elapsed = ((now or timezone.now()) - (export.submitted_at or export.created_at)).total_seconds()
+    return max(first, min(cap, elapsed)) * random.uniform(0.8, 1.0)
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.EXPORT_STEP_LEASE_SECONDS)
+
+
+# --- transitions ---
+
+
+def _transition(
+    export: Export,
+    to: str,
+    *,
+    data: dict[str, Any] | None = None,
+    actor=None,
+    ip_address: str | None = None,
+    notify: bool = True,
+    **fields: Any,
+) -> bool:
+    """Compare-and-set export.status -> `to`; on success one audit event in the same transaction."""
+    now = timezone.now()
+    values: dict[str, Any] = {"status": to, **fields}
+    if to in Export.TERMINAL:
+        values.setdefault("finished_at", now)
+        values["next_action_at"] = None
+    with transaction.atomic():
+        if Export.objects.filter(pk=export.pk, status=export.status).update(**values) != 1:
+            return False
+        previous = export.status
+        for name, value in values.items():
+            setattr(export, name, value)
+        audit.record(
+            ACTIONS[to],
+            actor=actor,
+            export=export,
+            data={"from": previous, "to": to, **(data or {})},
+            ip_address=ip_address,
+        )
+        if to in Export.TERMINAL and notify:
+            transaction.on_commit(partial(export_notify, export_id=export.pk))
+    log.info("export %s: %s -> %s", export.pk, previous, to)
+    return True
+
+
+def _error_detail(exc: aws.AwsError, operation: str) -> str:
+    raw = {"operation": operation, "code": exc.code, "message": exc.message, "request_id": exc.request_id}
+    if exc.http_status:
+        raw["http_status"] = exc.http_status
+    return json.dumps(raw, sort_keys=True)
+
+
+def _fail(export: Export, exc: aws.AwsError, operation: str) -> bool:
+    return _transition(
+        export,
+        S.FAILED,
+        error_code=exc.code,
+        error_message=exc.user_message,
+        error_detail=_error_detail(exc, operation),
+        data={"error_code": exc.code, "operation": operation, "request_id": exc.request_id},
+    )
+
+
+def _time_out(export: Export) -> bool:
+    hours = settings.EXPORT_DEADLINE.total_seconds() / 3600
+    limit = f"{hours:g} hours" if hours >= 1 else f"{settings.EXPORT_DEADLINE.total_seconds():g} seconds"
+    return _transition(
+        export,
+        S.TIMED_OUT,
+        error_code="DeadlineExceeded",
+        error_message=(
+            f"QuickSight did not finish this export within {limit}. "
+            "Try again later, or with fewer files or a narrower parameter range."
+        ),
+        error_detail=json.dumps({"deadline_at": export.deadline_at.isoformat() if export.deadline_at else None}),
+        data={"aws_job_status": export.aws_job_status},
+    )
+
+
+def _past_deadline(export: Export, now: datetime | None = None) -> bool:
+    return bool(export.deadline_at and (now or timezone.now()) >= export.deadline_at)
+
+
+# --- the portal's queue: at most N in flight per account, first come first served ---
+
+
+def _lock_account(account_id: str) -> None:
+    """Serialize queue moves for one account across processes, until the transaction ends."""
+    if connection.vendor == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"export-queue:{account_id}".encode()).digest()[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+    # SQLite: transactions BEGIN IMMEDIATE (settings), so the writer already holds the database lock.
+
+
+def queue_advance(account_id: str) -> list[str]:
+    """Move the account's oldest waiting exports into its free running slots; returns their ids."""
+    limit = settings.SNAPSHOT_MAX_RUNNING_JOBS_PER_ACCOUNT
+    claimed: list[str] = []
+    with transaction.atomic():
+        _lock_account(account_id)
+        in_flight = Export.objects.filter(aws_account_id=account_id, status__in=Export.IN_FLIGHT).count()
+        if in_flight >= limit:
+            return []
+        waiting = Export.objects.filter(aws_account_id=account_id, status=S.PENDING).order_by("created_at", "pk")
+        now = timezone.now()
+        for export in waiting[: limit - in_flight]:
+            waited = round((now - export.created_at).total_seconds(), 3)
+            if _transition(
+                export,
+                S.SUBMITTING,
+                next_action_at=now,
+                deadline_at=now + settings.EXPORT_DEADLINE,
+                data={"waited_seconds": waited},
+            ):
+                claimed.append(str(export.pk))
+    return claimed
+
+
+def queue_position(export: Export) -> int | None:
+    """1 for the next export of its account to start; None once it has left the portal's queue."""
+    if export.status != S.PENDING:
+        return None
+    ahead = Export.objects.filter(aws_account_id=export.aws_account_id, status=S.PENDING).filter(
+        Q(created_at__lt=export.created_at) | Q(created_at=export.created_at, pk__lt=export.pk)
+    )
+    return ahead.count() + 1
+
+
+# --- calls to QuickSight: every one through the shared quota ---
+
+
+def _call(region: str, operation: str, **kwargs: Any) -> dict[str, Any]:
+    client = aws.quicksight_client(region)
+    quota.install(client)
+    try:
+        return getattr(client, operation)(**kwargs)
+    except ParamValidationError as exc:
+        raise aws.PermanentAwsError("InvalidParameterValueException", str(exc)) from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise aws.translate(exc) from exc
+
+
+def _job_key(export: Export) -> dict[str, str]:
+    return {
+        "AwsAccountId": export.aws_account_id,
+        "DashboardId": export.request["DashboardId"],
+        "SnapshotJobId": export.snapshot_job_id,
+    }
+
+
+# --- worker steps ---
+
+
+def _claim(export_id, statuses: frozenset | set) -> Export | None:
+    """This step's hold on the export: it is due, in one of these states, and nobody else took it."""
+    export = Export.objects.select_related("dashboard", "user").filter(pk=export_id, status__in=statuses).first()
+    now = timezone.now()
+    if export is None or (export.next_action_at and export.next_action_at > now + DUE_TOLERANCE):
+        return None  # done already, or an early duplicate: the scheduled message is still coming
+    lease_until = now + _lease()
+    taken = Export.objects.filter(pk=export.pk, status=export.status, attempts=export.attempts).update(
+        attempts=F("attempts") + 1, next_action_at=lease_until
+    )
+    if taken != 1:
+        return None
+    export.attempts, export.next_action_at = export.attempts + 1, lease_until
+    return export
+
+
+def _later(export: Export, seconds: float, **fields: Any) -> None:
+    """Record when this export is next due (and what we learned), if our claim still holds."""
+    Export.objects.filter(pk=export.pk, status=export.status, attempts=export.attempts).update(
+        next_action_at=timezone.now() + timedelta(seconds=seconds), **fields
+    )
+
+
+def _retry(export: Export, exc: aws.AwsError, retries: int) -> Next:
+    if isinstance(exc, quota.QuotaWait):
+        countdown = exc.retry_after + random.uniform(0, QUOTA_JITTER_SECONDS)
+    else:
+        countdown = backoff(retries)
+        log.warning("export %s: %s from QuickSight, retrying in %.1fs", export.pk, exc.code, countdown)
+    _later(export, countdown)
+    return Next(retry_in=countdown, error=exc)
+
+
+def start_blocker(export: Export) -> str | None:
+    """Why the requester may no longer run this export, in their words; None when they still may."""
+    user, dashboard = export.user, export.dashboard
+    if not user.is_active:
+        return "Your account was deactivated before the export started."
+    if not access.granted_dashboards(user).filter(pk=dashboard.pk).exists():
+        return f"Your access to {dashboard.name} was withdrawn before the export started."
+    identity = effective_identity(user, dashboard)
+    blocker = export_blocker(identity, dashboard)
+    if blocker:
+        return blocker
+    anonymous = export.request["UserConfiguration"]["AnonymousUsers"][0]
+    sent = {tag["Key"]: tag["Value"] for tag in anonymous.get("RowLevelPermissionTags", [])}
+    if sent != identity.tags:
+        return (
+            "Your row-level security tags changed after you submitted this export, so it was not started. "
+            "Submit it again to export with your current access."
+        )
+    if (
+        export.destination_id
+        and not access.allowed_destinations(user, dashboard).filter(pk=export.destination_id).exists()
+    ):
+        return f"The S3 destination {export.destination} is no longer open to you."
+    return None
+
+
+def export_submit(*, export_id, retries: int = 0) -> Next:
+    """Take the export out of the queue if its turn has come, re-check access, and Start it."""
+    nxt = Next()
+    waiting = Export.objects.filter(pk=export_id, status=S.PENDING).values_list("aws_account_id", flat=True).first()
+    if waiting is not None:
+        nxt.start = [pk for pk in queue_advance(waiting) if pk != str(export_id)]
+    export = _claim(export_id, {S.SUBMITTING})
+    if export is None:
+        return nxt
+    if _past_deadline(export):
+        _time_out(export)
+        nxt.start += queue_advance(export.aws_account_id)
+        return nxt
+    reason = start_blocker(export)
+    if reason:
+        _transition(export, S.CANCELLED, error_code="AccessRevoked", error_message=reason, data={"reason": reason})
+        nxt.start += queue_advance(export.aws_account_id)
+        return nxt
+
+    already_started = False
+    try:
+        response = _call(export.region, "start_dashboard_snapshot_job", **request_from_json(export.request))
+    except aws.AwsError as exc:
+        if exc.code == "ResourceExistsException":
+            # Our job id comes from our export's UUID: an earlier attempt of ours got through.
+            response, already_started = {"RequestId": exc.request_id}, True
+        elif exc.retryable:
+            retry = _retry(export, exc, retries)
+            retry.start = nxt.start
+            return retry
+        else:
+            _fail(export, exc, "StartDashboardSnapshotJob")
+            nxt.start += queue_advance(export.aws_account_id)
+            return nxt
+
+    now = timezone.now()
+    countdown = settings.EXPORT_POLL_FIRST_SECONDS * random.uniform(0.8, 1.0)
+    _transition(
+        export,
+        S.QUEUED,
+        job_arn=response.get("Arn", ""),
+        start_request_id=response.get("RequestId", ""),
+        submitted_at=now,
+        next_action_at=now + timedelta(seconds=countdown),
+        data={
+            "job_arn": response.get("Arn", ""),
+            "request_id": response.get("RequestId", ""),
+            "retried": already_started,
+        },
+    )
+    nxt.poll_in = countdown
+    return nxt
+
+
+def export_poll(*, export_id, retries: int = 0) -> Next:
+    """Ask QuickSight how the job is doing; collect the result when it has ended."""
+    export = _claim(export_id, {S.QUEUED, S.RUNNING})
+    if export is None:
+        return Next()
+    if _past_deadline(export):
+        _time_out(export)
+        return Next(start=queue_advance(export.aws_account_id))
+    operation = "DescribeDashboardSnapshotJob"
+    try:
+        job_status = export.aws_job_status
+        if job_status not in ("COMPLETED", "FAILED"):
+            job = _call(export.region, "describe_dashboard_snapshot_job", **_job_key(export))
+            job_status = job["JobStatus"]
+            if job_status not in ("COMPLETED", "FAILED"):
+                return _progress(export, job)
+            # Kept first, so that a retry after a throttled Result call needs only that call.
+            Export.objects.filter(pk=export.pk, status=export.status, attempts=export.attempts).update(
+                aws_job_status=job_status, job_arn=export.job_arn or job.get("Arn", "")
+            )
+        operation = "DescribeDashboardSnapshotJobResult"
+        result = _call(export.region, "describe_dashboard_snapshot_job_result", **_job_key(export))
+    except aws.AwsError as exc:
+        if exc.retryable:
+            return _retry(export, exc, retries)
+        _fail(export, exc, operation)
+        return Next(start=queue_advance(export.aws_account_id))
+    if job_status == "COMPLETED":
+        _complete(export, result)
+    else:
+        _job_failed(export, result)
+    return Next(start=queue_advance(export.aws_account_id))
+
+
+def _progress(export: Export, job: dict[str, Any]) -> Next:
+    status = job["JobStatus"]
+    countdown = poll_countdown(export)
+    due = timezone.now() + timedelta(seconds=countdown)
+    fields = {"aws_job_status": status, "job_arn": export.job_arn or job.get("Arn", "")}
+    if status == S.RUNNING and export.status == S.QUEUED:
+        _transition(export, S.RUNNING, next_action_at=due, data={"request_id": job.get("RequestId", "")}, **fields)
+    else:
+        Export.objects.filter(pk=export.pk, status=export.status, attempts=export.attempts).update(
+            next_action_at=due, **fields
+        )
+    return Next(poll_in=countdown)
+
+
+def _file_groups(export: Export, result: dict[str, Any]) -> list[ExportFile]:
+    users = (result.get("Result") or {}).get("AnonymousUsers") or [{}]
+    answered = users[0].get("FileGroups") or []
+    files = []
+    for index, group in enumerate(export.request["SnapshotConfiguration"]["FileGroups"]):
+        requested = group["Files"][0]
+        selections = requested["SheetSelections"]
+        export_file = ExportFile(
+            export=export,
+            index=index,
+            format=requested["FormatType"],
+            sheet_ids=[s["SheetId"] for s in selections],
+            visual_ids=[v for s in selections for v in s.get("VisualIds") or []],
+        )
+        s3_results = (answered[index].get("S3Results") or []) if index < len(answered) else []
+        uri = next((r["S3Uri"] for r in s3_results if r.get("S3Uri")), "")
+        errors = [e for r in s3_results for e in r.get("ErrorInfo") or []]
+        label = FORMAT_WORDS.get(export_file.format, export_file.format)
+        if uri and not errors:
+            export_file.s3_uri = uri
+        elif errors:
+            export_file.error_code = errors[0].get("ErrorType") or "FileFailed"
+            reason = errors[0].get("ErrorMessage") or "no reason given"
+            export_file.error_message = f"QuickSight could not produce this {label} file: {reason}"
+        else:
+            export_file.error_code = "NoFileReturned"
+            export_file.error_message = f"QuickSight finished the job but returned no {label} file."
+        files.append(export_file)
+    return files
+
+
+def _complete(export: Export, result: dict[str, Any]) -> bool:
+    files = _file_groups(export, result)
+    failed = [f for f in files if f.error_code]
+    fields: dict[str, Any] = {"aws_job_status": "COMPLETED"}
+    to = S.COMPLETED
+    if failed and len(failed) == len(files):
+        to = S.FAILED
+        fields.update(
+            error_code=ALL_FILES_FAILED,
+            error_message="QuickSight could not produce any of the files. " + " ".join(f.error_message for f in failed),
+        )
+    elif failed:
+        fields.update(
+            error_code=PARTIAL_SUCCESS,
+            error_message=f"{len(failed)} of {len(files)} files could not be produced; the others are ready.",
+        )
+    if failed:
+        fields["error_detail"] = json.dumps(
+            [{"file": f.index, "code": f.error_code, "message": f.error_message} for f in failed], sort_keys=True
+        )
+    data = {
+        "request_id": result.get("RequestId", ""),
+        "files": len(files),
+        "failed_files": [{"file": f.index, "error_code": f.error_code} for f in failed],
+    }
+    with transaction.atomic():
+        if not _transition(export, to, data=data, **fields):
+            return False
+        ExportFile.objects.bulk_create(files)
+    if to == S.COMPLETED and settings.ARCHIVE_EXPORTS:
+        transaction.on_commit(partial(_archive, export.pk))
+    return True
+
+
+def _archive(export_id) -> None:
+    from exports.tasks import archive_export_files
+
+    _send(archive_export_files, export_id)
+
+
+def _job_failed(export: Export, result: dict[str, Any]) -> bool:
+    info = result.get("ErrorInfo") or {}
+    reason = info.get("ErrorMessage") or ""
+    message = "QuickSight could not produce this export" + (f": {reason}" if reason else ".")
+    detail = {"operation": "DescribeDashboardSnapshotJobResult", "request_id": result.get("RequestId", ""), **info}
+    return _transition(
+        export,
+        S.FAILED,
+        aws_job_status="FAILED",
+        error_code=info.get("ErrorType") or "SnapshotJobFailed",
+        error_message=message,
+        error_detail=json.dumps(detail, sort_keys=True),
+        data={"error_code": info.get("ErrorType", ""), "request_id": result.get("RequestId", "")},
+    )
+
+
+# --- what people and the beat ask for ---
+
+
+def export_cancel(*, export: Export, actor, ip_address: str | None = None) -> bool:
+    """The requester (or an admin) withdraws an export still waiting in the portal's queue."""
+    seen = export.status
+    export.status = S.PENDING  # only a waiting export can be withdrawn: QuickSight has no cancel
+    cancelled = _transition(
+        export,
+        S.CANCELLED,
+        actor=actor,
+        ip_address=ip_address,
+        notify=False,
+        error_code="CancelledByUser",
+        error_message=f"Cancelled by {getattr(actor, 'username', '') or 'the portal'}.",
+    )
+    if not cancelled:
+        export.status = seen
+    return cancelled
+
+
+@dataclass
+class Wakeups:
+    submit: list[str] = field(default_factory=list)
+    poll: list[str] = field(default_factory=list)
+    timed_out: int = 0
+
+
+def reconcile(*, now: datetime | None = None) -> Wakeups:
+    """Time out what passed its deadline, start waiting exports into free slots, and list every
+    in-flight export whose next step is overdue (its message was lost) to enqueue it again."""
+    now = now or timezone.now()
+    wake = Wakeups()
+    for export in Export.objects.filter(status__in=Export.IN_FLIGHT, deadline_at__lte=now):
+        wake.timed_out += _time_out(export)
+    for account in Export.objects.filter(status=S.PENDING).values_list("aws_account_id", flat=True).distinct():
+        wake.submit += queue_advance(account)
+    overdue = now - timedelta(seconds=settings.EXPORT_RECONCILE_GRACE_SECONDS)
+    for pk, status in Export.objects.filter(status__in=Export.IN_FLIGHT, next_action_at__lt=overdue).values_list(
+        "pk", "status"
+    ):
+        wakeups = wake.submit if status == S.SUBMITTING else wake.poll
+        if str(pk) not in wakeups:
+            wakeups.append(str(pk))
+    if wake.timed_out or wake.poll or wake.submit:
+        log.info("reconcile: %d timed out, %d to submit, %d to poll", wake.timed_out, len(wake.submit), len(wake.poll))
+    return wake
+
+
+# --- enqueueing (after commit) ---
+
+
+def _send(task, export_id, countdown: float | None = None) -> None:
+    try:
+        task.apply_async((str(export_id),), countdown=countdown)
+    except Exception as exc:  # kombu's errors vary by transport; the reconciler re-sends from the row
+        log.warning("could not enqueue %s for export %s: %s", task.name, export_id, exc)
+
+
+def export_enqueue(export: Export) -> None:
+    """Wake a worker for a new export once the transaction that created it commits."""
+    from exports.tasks import submit_export
+
+    transaction.on_commit(partial(_send, submit_export, export.pk))
+
+
+# --- telling the requester ---
+
+SUBJECTS = {
+    S.COMPLETED: "Your export of {name} is ready",
+    S.FAILED: "Your export of {name} failed",
+    S.TIMED_OUT: "Your export of {name} timed out",
+    S.CANCELLED: "Your export of {name} was cancelled",
+}
+
+
+def export_notify(*, export_id) -> None:
+    """Email the requester that the export ended (no RLS values, no file links: the portal has them)."""
+    export = Export.objects.select_related("user", "dashboard").get(pk=export_id)
+    if not export.user.email or export.status not in SUBJECTS:
+        return
+    subject = SUBJECTS[export.status].format(name=export.dashboard.name)
+    if export.status == S.COMPLETED and export.error_code == PARTIAL_SUCCESS:
+        subject = f"Your export of {export.dashboard.name} is partly ready"
+    lines = [f"Hello {export.user.get_short_name() or export.user.username},", ""]
+    lines.append(f"{subject}.")
+    if export.error_message:
+        lines.append(export.error_message)
+    for export_file in export.files.order_by("index"):
+        state = export_file.error_message or "ready to download"
+        lines.append(f"  - {export_file}: {state}")
+    path = reverse("exports:detail", args=[export.pk])
+    lines += ["", f"Open it in the portal: {getattr(settings, 'PORTAL_BASE_URL', '').rstrip('/')}{path}"]
+    try:
+        send_mail(subject, "\n".join(lines), None, [export.user.email])
+    except OSError as exc:  # SMTP trouble must not undo a finished export
+        log.warning("could not email the requester of export %s: %s", export.pk, exc)

@@ -1,0 +1,403 @@
+"""The job lifecycle's services against botocore's Stubber: request shapes and the state machine."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from botocore.stub import Stubber
+from django.core import mail
+from django.db import transaction
+from django.utils import timezone
+
+from exports import aws, jobs
+from exports.models import Export, ExportFile, Grant, RlsTagMapping
+from tests.jobs_support import ACCOUNT, REGION, actions, make_export
+
+S = Export.Status
+ARN = "arn:aws:quicksight:us-east-1:111122223333:dashboard/sales-overview/snapshot-job/x"
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def stub(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    settings.REDIS_URL = None
+    settings.QUICKSIGHT_ENDPOINT_URL = "http://127.0.0.1:9/never-called"
+    aws.reset_clients()
+    with Stubber(aws.quicksight_client(REGION)) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+    aws.reset_clients()
+
+
+def key(export: Export) -> dict:
+    return {"AwsAccountId": ACCOUNT, "DashboardId": "sales-overview", "SnapshotJobId": export.snapshot_job_id}
+
+
+def expect_start(stub, export: Export, expected: dict | None = None) -> None:
+    stub.add_response(
+        "start_dashboard_snapshot_job",
+        {"Arn": ARN, "SnapshotJobId": export.snapshot_job_id, "RequestId": "req-start", "Status": 200},
+        expected or export.request,
+    )
+
+
+def expect_describe(stub, export: Export, status: str) -> None:
+    stub.add_response(
+        "describe_dashboard_snapshot_job",
+        {"Arn": ARN, "JobStatus": status, "RequestId": f"req-{status.lower()}", "Status": 200},
+        key(export),
+    )
+
+
+def file_result(uri: str | None = None, error: dict | None = None) -> dict:
+    s3 = {"S3Uri": uri} if uri else {"ErrorInfo": [error]}
+    return {"S3Results": [s3]}
+
+
+def expect_result(stub, export: Export, groups: list[dict] | None = None, error: dict | None = None) -> None:
+    response = {"Arn": ARN, "JobStatus": "FAILED" if error else "COMPLETED", "RequestId": "req-result", "Status": 200}
+    if error:
+        response["ErrorInfo"] = error
+    else:
+        response["Result"] = {"AnonymousUsers": [{"FileGroups": groups}]}
+    stub.add_response("describe_dashboard_snapshot_job_result", response, key(export))
+
+
+def make_due(export: Export) -> None:
+    Export.objects.filter(pk=export.pk).update(next_action_at=timezone.now())
+
+
+def started(stub, export: Export) -> Export:
+    expect_start(stub, export)
+    jobs.export_submit(export_id=export.pk)
+    make_due(export)
+    return Export.objects.get(pk=export.pk)
+
+
+# --- Start ---
+
+
+@pytest.mark.django_db
+def test_submit_sends_the_stored_request_and_records_the_job(stub, alice):
+    export = make_export(
+        alice,
+        ["PDF", "CSV"],
+        request_extra={
+            "Parameters": {"DateTimeParameters": [{"Name": "OrdersFrom", "Values": ["2026-01-31T09:00:00"]}]}
+        },
+    )
+    sent = json.loads(json.dumps(export.request))
+    sent["SnapshotConfiguration"]["Parameters"]["DateTimeParameters"][0]["Values"] = [datetime(2026, 1, 31, 9)]
+    expect_start(stub, export, sent)
+
+    nxt = jobs.export_submit(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == S.QUEUED
+    assert (export.job_arn, export.start_request_id) == (ARN, "req-start")
+    assert export.submitted_at is not None and export.deadline_at > export.submitted_at
+    assert 1.5 <= nxt.poll_in <= 2.0
+    assert actions(export) == ["export.submitting", "export.started"]
+
+
+@pytest.mark.django_db
+def test_start_answering_resource_exists_counts_as_started(stub, alice):
+    export = make_export(alice)
+    stub.add_client_error(
+        "start_dashboard_snapshot_job",
+        "ResourceExistsException",
+        "Job already exists",
+        409,
+        response_meta={"RequestId": "r2"},
+    )
+
+    nxt = jobs.export_submit(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == S.QUEUED and export.error_code == ""
+    assert nxt.poll_in is not None and nxt.retry_in is None
+    assert export.events.get(action="export.started").data["retried"] is True
+
+
+@pytest.mark.django_db
+def test_throttled_start_waits_for_a_celery_retry_and_keeps_its_slot(stub, alice):
+    export = make_export(alice)
+    stub.add_client_error("start_dashboard_snapshot_job", "ThrottlingException", "Rate exceeded", 429)
+
+    nxt = jobs.export_submit(export_id=export.pk, retries=3)
+
+    export.refresh_from_db()
+    assert export.status == S.SUBMITTING
+    assert isinstance(nxt.error, aws.RetryableAwsError) and nxt.error.code == "ThrottlingException"
+    assert 8 <= nxt.retry_in <= 16  # 2 s doubled three times, jittered down by at most half
+    due_in = (export.next_action_at - timezone.now()).total_seconds()
+    assert nxt.retry_in - 1 <= due_in <= nxt.retry_in
+    assert actions(export) == ["export.submitting"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("AccessDeniedException", "not allowed"),
+        ("InvalidParameterValueException", "invalid"),
+        ("ResourceNotFoundException", "no longer exists"),
+        ("UnsupportedUserEditionException", "edition"),
+        ("UnsupportedPricingPlanException", "pricing plan"),
+    ],
+)
+def test_permanent_start_error_fails_at_once_with_words_for_the_user_and_the_raw_error_kept(stub, alice, code, words):
+    export = make_export(alice)
+    stub.add_client_error(
+        "start_dashboard_snapshot_job",
+        code,
+        "User: arn:aws:iam::1:role/x is not authorized",
+        403,
+        response_meta={"RequestId": "req-denied"},
+    )
+
+    nxt = jobs.export_submit(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == S.FAILED and export.finished_at is not None
+    assert words in export.error_message and "arn:aws" not in export.error_message
+    detail = json.loads(export.error_detail)
+    assert detail["code"] == code and detail["request_id"] == "req-denied" and "not authorized" in detail["message"]
+    assert nxt.retry_in is None
+    assert actions(export) == ["export.submitting", "export.failed"]
+
+
+@pytest.mark.django_db
+def test_revoked_grant_cancels_without_calling_quicksight(stub, alice):
+    export = make_export(alice)
+    Grant.objects.filter(dashboard=export.dashboard).delete()
+
+    jobs.export_submit(export_id=export.pk)  # the stub has no response: any call would raise
+
+    export.refresh_from_db()
+    assert export.status == S.CANCELLED
+    assert export.error_message == "Your access to Sales overview was withdrawn before the export started."
+    assert actions(export) == ["export.submitting", "export.cancelled"]
+
+
+@pytest.mark.django_db
+def test_changed_rls_tags_cancel_without_calling_quicksight(stub, alice):
+    export = make_export(alice)
+    RlsTagMapping.objects.filter(user=alice, tag_key="region").update(tag_value="APAC")
+
+    jobs.export_submit(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == S.CANCELLED
+    assert "row-level security tags changed" in export.error_message
+    assert "APAC" not in json.dumps(list(export.events.values_list("data", flat=True)))
+
+
+# --- polls and results ---
+
+
+@pytest.mark.django_db
+def test_polls_follow_quicksight_and_completion_stores_one_file_per_group(
+    stub, alice, django_capture_on_commit_callbacks
+):
+    export = started(stub, make_export(alice, ["PDF", "EXCEL", "CSV"]))
+    expect_describe(stub, export, "RUNNING")
+    assert jobs.export_poll(export_id=export.pk).poll_in is not None
+    assert Export.objects.get(pk=export.pk).status == S.RUNNING
+
+    make_due(export)
+    expect_describe(stub, export, "COMPLETED")
+    expect_result(stub, export, [file_result(f"https://files.example/{i}?sig=1") for i in range(3)])
+    with django_capture_on_commit_callbacks(execute=True):
+        nxt = jobs.export_poll(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == S.COMPLETED and export.error_code == "" and nxt.poll_in is None
+    files = list(ExportFile.objects.filter(export=export).order_by("index"))
+    assert [(f.format, f.sheet_ids, f.visual_ids) for f in files] == [
+        ("PDF", ["summary"], []),
+        ("EXCEL", ["summary", "orders"], ["revenue-by-region", "top-countries"]),
+        ("CSV", ["orders"], ["top-countries"]),
+    ]
+    assert [f.s3_uri for f in files] == [f"https://files.example/{i}?sig=1" for i in range(3)]
+    assert actions(export) == ["export.submitting", "export.started", "export.running", "export.completed"]
+    assert mail.outbox[-1].to == [alice.email] and "is ready" in mail.outbox[-1].subject
+    assert "files.example" not in mail.outbox[-1].body
+
+
+@pytest.mark.django_db
+def test_one_failed_file_is_a_partial_success_with_the_reason_next_to_the_file(stub, alice):
+    export = started(stub, make_export(alice, ["PDF", "CSV"]))
+    expect_describe(stub, export, "COMPLETED")
+    failure = {"ErrorType": "VisualTooLarge", "ErrorMessage": "The visual has more rows than CSV export allows."}
+    expect_result(stub, export, [file_result("https://files.example/0"), file_result(error=failure)])
+
+    jobs.export_poll(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == S.COMPLETED and export.error_code == jobs.PARTIAL_SUCCESS
+    assert export.error_message == "1 of 2 files could not be produced; the others are ready."
+    ok, bad = ExportFile.objects.filter(export=export).order_by("index")
+    assert ok.is_ready and not bad.is_ready and bad.s3_uri == ""
+    assert bad.error_code == "VisualTooLarge"
+    assert (
+        bad.error_message
+        == "QuickSight could not produce this CSV file: The visual has more rows than CSV export allows."
+    )
+
+
+@pytest.mark.django_db
+def test_failed_job_tells_the_user_why(stub, alice):
+    export = started(stub, make_export(alice))
+    expect_describe(stub, export, "FAILED")
+    expect_result(stub, export, error={"ErrorType": "DatasetTimeout", "ErrorMessage": "The dataset query timed out."})
+
+    jobs.export_poll(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == S.FAILED and export.error_code == "DatasetTimeout"
+    assert export.error_message == "QuickSight could not produce this export: The dataset query timed out."
+    assert json.loads(export.error_detail)["request_id"] == "req-result"
+    assert not export.files.exists()
+
+
+@pytest.mark.django_db
+def test_result_throttled_after_completion_asks_only_for_the_result_next_time(stub, alice):
+    export = started(stub, make_export(alice))
+    expect_describe(stub, export, "COMPLETED")
+    stub.add_client_error("describe_dashboard_snapshot_job_result", "ThrottlingException", "slow down", 429)
+    assert jobs.export_poll(export_id=export.pk).retry_in is not None
+
+    make_due(export)
+    expect_result(stub, export, [file_result("https://files.example/0")])
+    jobs.export_poll(export_id=export.pk)
+
+    assert Export.objects.get(pk=export.pk).status == S.COMPLETED
+
+
+@pytest.mark.django_db
+def test_a_poll_arriving_early_or_twice_does_nothing(stub, alice):
+    export = started(stub, make_export(alice))
+    Export.objects.filter(pk=export.pk).update(next_action_at=timezone.now() + timedelta(seconds=20))
+
+    assert jobs.export_poll(export_id=export.pk) == jobs.Next()  # no call: the stub would complain
+
+    make_due(export)
+    expect_describe(stub, export, "COMPLETED")
+    expect_result(stub, export, [file_result("https://files.example/0")])
+    jobs.export_poll(export_id=export.pk)
+    assert jobs.export_poll(export_id=export.pk) == jobs.Next()
+    assert actions(export).count("export.completed") == 1 and export.files.count() == 1
+
+
+@pytest.mark.django_db
+def test_past_the_deadline_the_export_times_out_without_calling_quicksight(stub, alice):
+    export = started(stub, make_export(alice))
+    Export.objects.filter(pk=export.pk).update(deadline_at=timezone.now() - timedelta(seconds=1))
+
+    jobs.export_poll(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == S.TIMED_OUT
+    assert export.error_message.startswith("QuickSight did not finish this export within 2 hours.")
+    assert actions(export)[-1] == "export.timed_out"
+
+
+# --- the portal's queue ---
+
+
+@pytest.mark.django_db
+def test_queue_starts_at_most_the_quota_first_come_first_served(stub, settings, alice, bob):
+    settings.SNAPSHOT_MAX_RUNNING_JOBS_PER_ACCOUNT = 2
+    exports = [make_export(user) for user in (alice, bob, alice, bob)]
+
+    started_ids = jobs.queue_advance(ACCOUNT)
+
+    assert started_ids == [str(exports[0].pk), str(exports[1].pk)]
+    assert jobs.queue_advance(ACCOUNT) == []
+    waiting = [Export.objects.get(pk=e.pk) for e in exports[2:]]
+    assert [jobs.queue_position(e) for e in waiting] == [1, 2]
+    assert jobs.queue_position(Export.objects.get(pk=exports[0].pk)) is None
+
+
+@pytest.mark.django_db
+def test_a_submit_message_for_an_export_not_yet_due_leaves_it_waiting(stub, settings, alice):
+    settings.SNAPSHOT_MAX_RUNNING_JOBS_PER_ACCOUNT = 1
+    first, second = make_export(alice), make_export(alice)
+    expect_start(stub, first)
+
+    nxt = jobs.export_submit(export_id=second.pk)  # the older export takes the only slot
+
+    assert nxt.start == [str(first.pk)]
+    assert Export.objects.get(pk=second.pk).status == S.PENDING
+    jobs.export_submit(export_id=first.pk)
+    assert Export.objects.get(pk=first.pk).status == S.QUEUED
+
+
+@pytest.mark.django_db
+def test_reconcile_resends_overdue_steps_times_out_and_fills_free_slots(stub, settings, alice):
+    settings.SNAPSHOT_MAX_RUNNING_JOBS_PER_ACCOUNT = 2
+    late_poll = started(stub, make_export(alice))
+    expired = started(stub, make_export(alice))
+    waiting = make_export(alice)
+    long_ago = timezone.now() - timedelta(minutes=5)
+    Export.objects.filter(pk=late_poll.pk).update(next_action_at=long_ago)
+    Export.objects.filter(pk=expired.pk).update(deadline_at=long_ago)
+
+    wake = jobs.reconcile()
+
+    assert wake.timed_out == 1 and Export.objects.get(pk=expired.pk).status == S.TIMED_OUT
+    assert wake.submit == [str(waiting.pk)]
+    assert wake.poll == [str(late_poll.pk)]
+
+
+@pytest.mark.django_db
+def test_requester_can_cancel_only_while_waiting(stub, alice):
+    running = started(stub, make_export(alice))
+    waiting = make_export(alice)
+
+    assert jobs.export_cancel(export=Export.objects.get(pk=waiting.pk), actor=alice)
+    assert not jobs.export_cancel(export=running, actor=alice)
+
+    assert Export.objects.get(pk=waiting.pk).status == S.CANCELLED
+    assert running.status == S.QUEUED
+    event = waiting.events.get(action="export.cancelled")
+    assert event.actor_username == "alice"
+
+
+@pytest.mark.django_db
+def test_enqueue_waits_for_commit_and_a_rollback_sends_nothing(alice, monkeypatch, django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr(jobs, "_send", lambda task, export_id, countdown=None: sent.append((task.name, export_id)))
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        jobs.export_enqueue(make_export(alice))
+        raise RuntimeError("the form failed after creating the row")
+    assert sent == [] and not Export.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        export = make_export(alice)
+        jobs.export_enqueue(export)
+        assert sent == []
+    assert sent == [("exports.tasks.submit_export", export.pk)]
+
+
+def test_poll_countdown_doubles_from_two_seconds_to_a_thirty_second_cap(settings):
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    export = Export(submitted_at=start)
+    waits = []
+    now = start
+    for _ in range(8):
+        wait = jobs.poll_countdown(export, now)
+        waits.append(wait)
+        now += timedelta(seconds=wait)
+    assert 1.6 <= waits[0] <= 2.0 and 24 <= waits[-1] <= 30
+    assert all(later >= earlier * 0.8 for earlier, later in zip(waits, waits[1:], strict=False))
+    assert [min(30, 2 * 2**n) / 2 <= jobs.backoff(n) <= min(30, 2 * 2**n) for n in range(8)] == [True] * 8

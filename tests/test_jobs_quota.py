@@ -1,0 +1,78 @@
+"""QuickSight's 10 calls per second, shared by every process: Redis token bucket and its file twin."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from exports import aws, quota
+from tests.jobs_support import ACCOUNT, REGION
+
+
+def hammer(redis_url: str | None, var_dir: str, seconds: float, out) -> None:
+    """One process taking tokens as fast as it can; reports when each one was granted."""
+    from django.conf import settings
+
+    settings.REDIS_URL, settings.VAR_DIR = redis_url, var_dir
+    quota._redis_script.cache_clear()
+    granted, stop = [], time.time() + seconds
+    while time.time() < stop:
+        if quota.take(ACCOUNT) == 0:
+            granted.append(time.time())
+    out.put(granted)
+
+
+def most_in_any_second(stamps: list[float]) -> int:
+    stamps = sorted(stamps)
+    return max((sum(1 for t in stamps[i:] if t < start + 1.0) for i, start in enumerate(stamps)), default=0)
+
+
+def grants_from_processes(redis_url: str | None, var_dir: str, processes: int = 3, seconds: float = 2.5):
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    workers = [ctx.Process(target=hammer, args=(redis_url, var_dir, seconds, out)) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    stamps = [stamp for _ in workers for stamp in out.get(timeout=30)]
+    for worker in workers:
+        worker.join(timeout=10)
+    return stamps
+
+
+@pytest.mark.parametrize("backend", ["redis", "file"])
+def test_processes_sharing_the_bucket_never_exceed_ten_calls_in_any_second(backend, redis_url, tmp_path):
+    stamps = grants_from_processes(redis_url if backend == "redis" else None, str(tmp_path))
+
+    assert most_in_any_second(stamps) <= 10
+    assert len(stamps) >= 2.5 * 10 / quota.SPACING_MARGIN - 2  # and the quota is used, not wasted
+
+
+@pytest.mark.parametrize("backend", ["redis", "file"])
+def test_an_empty_bucket_says_how_long_to_wait(backend, settings, redis_url, tmp_path):
+    settings.REDIS_URL, settings.VAR_DIR = (redis_url if backend == "redis" else None), tmp_path
+    assert quota.take("222233334444") == 0
+    wait = quota.take("222233334444")
+    assert 0 < wait <= quota.SPACING_MARGIN / 10
+    assert quota.take("333344445555") == 0  # each account has its own bucket
+
+
+def test_no_call_leaves_the_process_without_a_token(settings, redis_url):
+    settings.REDIS_URL = redis_url
+    settings.QUICKSIGHT_ENDPOINT_URL = "http://127.0.0.1:9"  # nothing listens: a call would fail to connect
+    settings.AWS_MAX_ATTEMPTS = 0  # botocore counts retries here: no retry
+    aws.reset_clients()
+    client = aws.quicksight_client(REGION)
+    quota.install(client)
+    quota.take(ACCOUNT)  # someone else just used the account's token
+    try:
+        with pytest.raises(quota.QuotaWait) as caught:
+            client.describe_dashboard_snapshot_job(AwsAccountId=ACCOUNT, DashboardId="d", SnapshotJobId="j")
+        assert caught.value.retryable and caught.value.retry_after > 0
+        time.sleep(caught.value.retry_after)  # the test waits; the portal would schedule a retry
+        with pytest.raises(EndpointConnectionError):
+            client.describe_dashboard_snapshot_job(AwsAccountId=ACCOUNT, DashboardId="d", SnapshotJobId="j")
+    finally:
+        aws.reset_clients()
