@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -13,6 +17,7 @@ from botocore.credentials import Credentials
 
 from exports import aws
 from quicksight_local.auth import access_keys
+from tests.services import ROOT, free_port, port_open
 
 ACCOUNT = "111122223333"
 
@@ -328,3 +333,31 @@ def test_the_portal_serves_the_same_api_under_quicksight_local(live_server, qs_l
         client.describe_dashboard(AwsAccountId=ACCOUNT, DashboardId="no-such-dashboard")
 
     assert [d["DashboardId"] for d in listed] == ["sales-overview", "support-ops"]
+
+
+def test_run_quicksight_local_serves_the_api_on_its_own_port(settings, tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")} | {
+        "DEBUG": "true",
+        "QUICKSIGHT_LOCAL_DATA_DIR": str(tmp_path),
+    }
+    command = [sys.executable, "manage.py", "run_quicksight_local", "--host", "127.0.0.1", "--port", str(port)]
+    with open(tmp_path / "server.log", "w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while not port_open("127.0.0.1", port):
+            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+            time.sleep(0.1)
+        settings.QUICKSIGHT_ENDPOINT_URL = f"http://127.0.0.1:{port}"
+        settings.AWS_MAX_ATTEMPTS = 0
+        aws.reset_clients()
+
+        listed = aws.quicksight_client().list_dashboards(AwsAccountId=ACCOUNT)["DashboardSummaryList"]
+
+        assert [d["DashboardId"] for d in listed] == ["sales-overview", "support-ops"]
+        assert f"at http://127.0.0.1:{port}" in (tmp_path / "server.log").read_text()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        aws.reset_clients()
