@@ -244,3 +244,28 @@ def test_pdf_section_shows_the_pivot_with_its_value_columns(tmp_path):
     assert "Revenue by region and channel" in first
     assert "Direct sales" in first
     assert "EMEA" not in first.replace("EMEA,", "")
+
+
+def test_pdf_has_one_section_per_selected_sheet_each_on_its_own_page(tmp_path):
+    file = {
+        "FormatType": "PDF",
+        "SheetSelections": [
+            {"SheetId": "trends", "SelectionScope": "ALL_VISUALS"},
+            {"SheetId": "backlog", "SelectionScope": "ALL_VISUALS"},
+        ],
+    }
+    parameters = {"Priority": ["Urgent"], "OpenedAfter": [datetime(2025, 12, 1)]}
+    out = render(tmp_path, file, dashboard="support-ops", tags={"region": "APAC"}, parameters=parameters, name="o.pdf")
+    pages = pdf_pages(out)
+    backlog_start = next(i for i, text in enumerate(pages) if "Backlog" in text)
+    assert backlog_start >= 1
+    assert "Trends" in pages[0]
+    assert "Tickets by priority and status" in "".join(pages[backlog_start:])
+    assert all("Priority: Urgent; OpenedAfter: 2025-12-01 00:00 UTC" in pages[i] for i in (0, backlog_start))
+
+
+def test_csv_with_more_than_one_visual_is_a_render_error(tmp_path):
+    file = csv_file("orders", "order-lines")
+    file["SheetSelections"][0]["VisualIds"].append("top-countries")
+    with pytest.raises(RenderError, match="exactly one visual"):
+        render(tmp_path, file)
