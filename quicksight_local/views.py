@@ -12,6 +12,7 @@ import binascii
 import copy
 import functools
 import json
+import logging
 import re
 import time
 import uuid
@@ -28,6 +29,8 @@ from quicksight_local.auth import authenticate
 from quicksight_local.catalog import Dashboard, Parameter
 from quicksight_local.errors import ServiceError, error_response, invalid, not_found
 from quicksight_local.jobs import TERMINAL, Call, Job, ServiceState, get_state
+
+logger = logging.getLogger(__name__)
 
 # The demo catalog does not change while the service runs: one fixed creation time.
 CATALOG_TIME = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
@@ -82,6 +85,10 @@ def operation(name: str, *, method: str = "GET", status: int = 200) -> Callable[
                 response["x-amzn-RequestId"] = request_id
                 outcome = "ok"
             except ServiceError as error:
+                response, outcome = error_response(error, request_id), error.code
+            except Exception:  # a bug here must still look like AWS to the caller (and be retried)
+                logger.exception("quicksight_local %s failed", name)
+                error = ServiceError("InternalFailureException", "An internal failure occurred.")
                 response, outcome = error_response(error, request_id), error.code
             state.calls.append(Call(name, time.time(), time.monotonic(), account_id, outcome, response.status_code))
             return response

@@ -157,8 +157,9 @@ def qs_local(settings):
       .limits       quicksight_local.faults.Limits: max_running_jobs (12), max_calls_per_second
                     (10), job_id_reuse_seconds (86400)
       .calls        the call log: .all(operation=, outcome=), .count(operation=, outcome=),
-                    .max_in_window(1.0, outcome="ok"); each Call has operation, at, account_id,
-                    outcome ("ok" or the error code) and status
+                    .max_in_window(1.0, outcome="ok") (outcome=None: every call received, e.g. to
+                    prove a client never sent more than 10 in a second); each Call has operation,
+                    at, account_id, outcome ("ok" or the error code) and status
       .state        the ServiceState: .jobs, .max_active (most QUEUED+RUNNING at once),
                     .max_running, .active_jobs()
       .job(dashboard_id, job_id) / .wait(dashboard_id, job_id, statuses, timeout)
