@@ -222,3 +222,14 @@ def test_datetime_parameter_accepts_epoch_seconds_and_iso_text():
     assert data.coerce_value("DATETIME", "2025-03-01T00:00:00Z") == expected
     with pytest.raises(data.QueryError, match="DATETIME"):
         data.coerce_value("DATETIME", True)
+
+
+def test_every_catalog_dataset_has_its_declared_rows_columns_and_types():
+    from quicksight_local.catalog import load_catalog
+
+    with data.connect() as conn:
+        for dataset in load_catalog().datasets.values():
+            cursor = conn.execute(f'SELECT * FROM "{dataset.dataset_id}" LIMIT 0')
+            actual = {d[0]: data._column_type(d[1]) for d in cursor.description}
+            assert actual == dataset.columns, dataset.dataset_id
+            assert sql_count(table=dataset.dataset_id) == dataset.rows
