@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MinLengthValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -114,6 +116,12 @@ class _UserOrGroup(models.Model):
     def subject(self) -> str:
         return f"user {self.user}" if self.user_id else f"group {self.group}"
 
+    def _clean_subject(self) -> None:
+        if self.user_id and self.group_id:
+            raise ValidationError({"group": "Choose a user or a group, not both."})
+        if not self.user_id and not self.group_id:
+            raise ValidationError({"user": "Choose a user or a group."})
+
 
 class Grant(_UserOrGroup):
     dashboard = models.ForeignKey(Dashboard, on_delete=models.CASCADE, related_name="grants")
@@ -135,6 +143,9 @@ class Grant(_UserOrGroup):
 
     def __str__(self) -> str:
         return f"{self.dashboard} to {self.subject}"
+
+    def clean(self) -> None:
+        self._clean_subject()
 
 
 class RlsTagMapping(_UserOrGroup):
@@ -184,6 +195,32 @@ class RlsTagMapping(_UserOrGroup):
         scope = self.dashboard or "every dashboard"
         return f"{self.subject}: {self.tag_key} ({scope})"
 
+    def clean(self) -> None:
+        from exports.rls import tag_limit_problem  # rls builds on these models
+
+        self._clean_subject()
+        if not self.tag_key.strip():
+            raise ValidationError({"tag_key": "A tag key needs 1 to 128 characters, not only spaces."})
+        if not self.tag_value.strip():
+            raise ValidationError({"tag_value": "A tag value needs 1 to 256 characters, not only spaces."})
+        same = RlsTagMapping.objects.filter(
+            user_id=self.user_id, group_id=self.group_id, dashboard_id=self.dashboard_id, tag_key=self.tag_key
+        ).exclude(pk=self.pk)
+        if same.exists():
+            scope = f"for {self.dashboard}" if self.dashboard_id else "for every dashboard"
+            raise ValidationError(
+                {"tag_key": f"{self.subject} already has a '{self.tag_key}' tag {scope}: change that mapping instead."}
+            )
+        problem = tag_limit_problem(
+            user=self.user if self.user_id else None,
+            group=self.group if self.group_id else None,
+            dashboard=self.dashboard if self.dashboard_id else None,
+            tag_key=self.tag_key,
+            exclude_pk=self.pk,
+        )
+        if problem:
+            raise ValidationError({"tag_key": problem})
+
 
 class S3Destination(models.Model):
     name = models.CharField(max_length=128, unique=True)
@@ -198,6 +235,17 @@ class S3Destination(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", self.bucket_name or ""):
+            raise ValidationError(
+                {"bucket_name": "An S3 bucket name has 3 to 63 lowercase letters, digits, '.' or '-'."}
+            )
+        # StartDashboardSnapshotJob requires a BucketPrefix with a non-space character.
+        if not (self.bucket_prefix or "").strip():
+            raise ValidationError({"bucket_prefix": "QuickSight needs a prefix, e.g. snapshots/."})
+        if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", self.region or ""):
+            raise ValidationError({"region": "Use an AWS region code, e.g. eu-west-1."})
 
 
 class Export(models.Model):

@@ -7,8 +7,10 @@ same level, the group whose name sorts first wins, and the disagreement is repor
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from exports.models import Dashboard, RlsTagMapping
@@ -25,10 +27,21 @@ class TagConflict:
 
 
 @dataclass(frozen=True)
+class TagCandidate:
+    """One mapping that applies to the user for the dashboard, and whether it won its key."""
+
+    key: str
+    value: str
+    source: str
+    used: bool
+
+
+@dataclass(frozen=True)
 class RlsIdentity:
     tags: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     conflicts: tuple[TagConflict, ...] = ()
+    candidates: tuple[TagCandidate, ...] = ()
 
     def as_session_tags(self) -> list[dict[str, str]]:
         return [{"Key": key, "Value": value} for key, value in sorted(self.tags.items())]
@@ -38,31 +51,51 @@ def _level(mapping: RlsTagMapping) -> int:
     return (0 if mapping.user_id else 2) + (0 if mapping.dashboard_id else 1)
 
 
-def effective_identity(user, dashboard: Dashboard) -> RlsIdentity:
-    mappings = (
+def _source(mapping: RlsTagMapping, dashboard: Dashboard) -> str:
+    scope = f"for {dashboard.name}" if mapping.dashboard_id else "for every dashboard"
+    return f"{mapping.subject} {scope}"
+
+
+def _user_mappings(user, dashboard_pks: Iterable[int]) -> list[RlsTagMapping]:
+    return list(
         RlsTagMapping.objects.filter(Q(user=user) | Q(group__in=user.groups.all()))
-        .filter(Q(dashboard=dashboard) | Q(dashboard__isnull=True))
-        .select_related("group", "dashboard")
+        .filter(Q(dashboard__in=list(dashboard_pks)) | Q(dashboard__isnull=True))
+        .select_related("user", "group")
     )
+
+
+def _resolve(mappings: Iterable[RlsTagMapping], dashboard: Dashboard) -> RlsIdentity:
     by_key: dict[str, list[RlsTagMapping]] = {}
     for mapping in mappings:
-        by_key.setdefault(mapping.tag_key, []).append(mapping)
+        if mapping.dashboard_id in (None, dashboard.pk):
+            by_key.setdefault(mapping.tag_key, []).append(mapping)
 
-    tags, sources, conflicts = {}, {}, []
-    for key, candidates in sorted(by_key.items()):
-        candidates.sort(key=lambda m: (_level(m), m.group.name if m.group_id else ""))
-        winner = candidates[0]
+    tags, sources, conflicts, candidates = {}, {}, [], []
+    for key, found in sorted(by_key.items()):
+        found.sort(key=lambda m: (_level(m), m.group.name if m.group_id else ""))
+        winner = found[0]
         tags[key] = winner.tag_value
-        scope = f"for {dashboard.name}" if winner.dashboard_id else "for every dashboard"
-        sources[key] = f"{winner.subject} {scope}"
+        sources[key] = _source(winner, dashboard)
+        candidates.extend(TagCandidate(key, m.tag_value, _source(m, dashboard), m is winner) for m in found)
         rivals = tuple(
             (m.group.name, m.tag_value)
-            for m in candidates[1:]
+            for m in found[1:]
             if m.group_id and _level(m) == _level(winner) and m.tag_value != winner.tag_value
         )
         if winner.group_id and rivals:
             conflicts.append(TagConflict(key, winner.tag_value, winner.group.name, rivals))
-    return RlsIdentity(tags=tags, sources=sources, conflicts=tuple(conflicts))
+    return RlsIdentity(tags=tags, sources=sources, conflicts=tuple(conflicts), candidates=tuple(candidates))
+
+
+def effective_identity(user, dashboard: Dashboard) -> RlsIdentity:
+    return _resolve(_user_mappings(user, [dashboard.pk]), dashboard)
+
+
+def effective_identities(user, dashboards: Iterable[Dashboard]) -> dict[int, RlsIdentity]:
+    """effective_identity for many dashboards in one query (list pages), keyed by dashboard pk."""
+    dashboards = list(dashboards)
+    mappings = _user_mappings(user, [d.pk for d in dashboards]) if dashboards else []
+    return {d.pk: _resolve(mappings, d) for d in dashboards}
 
 
 def export_blocker(identity: RlsIdentity, dashboard: Dashboard) -> str | None:
@@ -75,4 +108,53 @@ def export_blocker(identity: RlsIdentity, dashboard: Dashboard) -> str | None:
             f"{dashboard.name} shows only the rows your row-level security tags allow ({keys}), "
             "and you have none for it yet. Ask an administrator to map your tags."
         )
+    return None
+
+
+def tag_limit_problem(
+    *, user=None, group=None, dashboard: Dashboard | None = None, tag_key: str, exclude_pk: int | None = None
+) -> str | None:
+    """Would one more mapping (subject, key, scope) give someone more than MAX_TAGS tags on a dashboard?
+
+    The identity QuickSight receives is one list of at most 50 session tags, so the limit holds
+    per user and dashboard, across the user's own mappings and all their groups'.
+    """
+    User = get_user_model()
+    memberships = User.groups.through.objects
+    if user is not None:
+        users = [user.pk]
+    else:
+        users = list(memberships.filter(group_id=group.pk).values_list("user_id", flat=True))
+    groups_of: dict[int | None, set[int]] = {pk: set() for pk in users}
+    for user_id, group_id in memberships.filter(user_id__in=users).values_list("user_id", "group_id"):
+        groups_of[user_id].add(group_id)
+    if group is not None:
+        for user_groups in groups_of.values():
+            user_groups.add(group.pk)
+        if not users:
+            groups_of[None] = {group.pk}  # no member yet: the group's own tags must fit too
+
+    all_groups = set().union(*groups_of.values()) if groups_of else set()
+    rows = (
+        RlsTagMapping.objects.filter(Q(user_id__in=users) | Q(group_id__in=all_groups))
+        .exclude(pk=exclude_pk)
+        .values_list("user_id", "group_id", "dashboard_id", "tag_key")
+    )
+    rows = list(rows)
+    scope = dashboard.pk if dashboard is not None else None
+    for subject_pk, subject_groups in groups_of.items():
+        keys_by_scope: dict[int | None, set[str]] = {None: set()}
+        for row_user, row_group, row_dashboard, key in rows:
+            if (row_user is not None and row_user == subject_pk) or row_group in subject_groups:
+                keys_by_scope.setdefault(row_dashboard, set()).add(key)
+        scopes = [scope] if scope is not None else list(keys_by_scope)
+        for dashboard_pk in scopes:
+            keys = keys_by_scope[None] | keys_by_scope.get(dashboard_pk, set()) | {tag_key}
+            if len(keys) > MAX_TAGS:
+                who = User.objects.get(pk=subject_pk).get_username() if subject_pk else f"group {group}"
+                where = Dashboard.objects.get(pk=dashboard_pk).name if dashboard_pk else "every dashboard"
+                return (
+                    f"{who} would have {len(keys)} row-level security tags for {where}; "
+                    f"QuickSight accepts at most {MAX_TAGS} per identity."
+                )
     return None

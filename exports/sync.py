@@ -1,0 +1,381 @@
+"""The catalog from QuickSight: dashboards, sheets, visuals, parameters and the RLS tag keys they need.
+
+ListDashboards (every page), then per dashboard DescribeDashboardDefinition of the published
+version and DescribeDataSet of each dataset it declares. Each dashboard is written in its own
+transaction, so one that fails (AccessDenied, throttling, a malformed answer) is reported and
+leaves its rows as they were while the others go on. Nothing is deleted: what QuickSight no longer
+has is marked stale, because exports and their history point at it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.paginate import TokenEncoder
+from django.db import transaction
+from django.utils import timezone
+from django.utils.html import strip_tags
+
+from exports import audit, aws, quota
+from exports.models import Dashboard, DashboardParameter, Sheet, Visual
+
+log = logging.getLogger(__name__)
+
+PARAMETER_TYPES = {
+    "StringParameterDeclaration": DashboardParameter.Type.STRING,
+    "IntegerParameterDeclaration": DashboardParameter.Type.INTEGER,
+    "DecimalParameterDeclaration": DashboardParameter.Type.DECIMAL,
+    "DateTimeParameterDeclaration": DashboardParameter.Type.DATETIME,
+}
+# A sync runs in a command or an admin request, not a worker: it may wait for the shared quota.
+QUOTA_MAX_WAIT_SECONDS = 30.0
+
+
+class SyncProblem(Exception):
+    """QuickSight answered something we cannot turn into a catalog."""
+
+
+@dataclass
+class DashboardSync:
+    dashboard_id: str
+    name: str = ""
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    error_code: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error_code
+
+    def line(self) -> str:
+        if not self.ok:
+            return f"{self.dashboard_id}: FAILED {self.error_code}: {self.error}"
+        return (
+            f"{self.dashboard_id}: {self.added} added, {self.changed} changed, "
+            f"{self.unchanged} unchanged, {self.stale} stale"
+        )
+
+
+@dataclass
+class SyncReport:
+    account_id: str
+    region: str
+    dashboards: list[DashboardSync] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)  # dashboards marked stale: no longer in QuickSight
+
+    @property
+    def failed(self) -> list[DashboardSync]:
+        return [d for d in self.dashboards if not d.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def totals(self) -> dict[str, int]:
+        keys = ("added", "changed", "unchanged", "stale")
+        totals = {key: sum(getattr(d, key) for d in self.dashboards if d.ok) for key in keys}
+        totals["stale"] += len(self.gone)
+        return totals
+
+    def lines(self) -> list[str]:
+        out = [d.line() for d in self.dashboards]
+        out += [f"{dashboard_id}: gone from QuickSight, marked stale" for dashboard_id in self.gone]
+        t = self.totals()
+        out.append(
+            f"{len(self.dashboards)} dashboard(s) in {self.account_id}/{self.region}: {t['added']} added, "
+            f"{t['changed']} changed, {t['unchanged']} unchanged, {t['stale']} stale, {len(self.failed)} failed"
+        )
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+class _QuickSight:
+    """The calls a sync makes, through the shared per-account quota, with AWS errors translated."""
+
+    def __init__(self, account_id: str, region: str):
+        self.account_id = account_id
+        self.client = aws.quicksight_client(region)
+        quota.install(self.client)
+        self._data_sets: dict[str, list[str] | Exception] = {}
+
+    def _call(self, fn, **kwargs: Any) -> Any:
+        deadline = time.monotonic() + QUOTA_MAX_WAIT_SECONDS
+        while True:
+            try:
+                return fn(**kwargs)
+            except quota.QuotaWait as wait:
+                if time.monotonic() + wait.retry_after > deadline:
+                    raise
+                time.sleep(wait.retry_after)
+            except ParamValidationError as exc:
+                raise aws.PermanentAwsError("InvalidParameterValueException", str(exc)) from exc
+            except (ClientError, BotoCoreError) as exc:
+                raise aws.translate(exc) from exc
+
+    def list_dashboards(self) -> list[dict[str, Any]]:
+        paginator = self.client.get_paginator("list_dashboards")
+        summaries: list[dict[str, Any]] = []
+        next_token: list[str | None] = [None]
+
+        def read_pages() -> None:
+            # After a quota wait, resume at the page that was not read yet.
+            config = {"StartingToken": TokenEncoder().encode({"NextToken": next_token[0]})} if next_token[0] else {}
+            for page in paginator.paginate(AwsAccountId=self.account_id, PaginationConfig=config):
+                summaries.extend(page.get("DashboardSummaryList", []))
+                next_token[0] = page.get("NextToken")
+
+        self._call(read_pages)
+        return summaries
+
+    def definition(self, summary: dict[str, Any]) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"AwsAccountId": self.account_id, "DashboardId": summary["DashboardId"]}
+        if summary.get("PublishedVersionNumber"):
+            # Snapshot jobs export the published version, so that is the catalog we keep.
+            kwargs["VersionNumber"] = summary["PublishedVersionNumber"]
+        return self._call(self.client.describe_dashboard_definition, **kwargs)
+
+    def rls_tag_keys(self, data_set_arn: str) -> list[str]:
+        """Tag keys of the data set's enabled tag-based row-level security (cached for this sync)."""
+        if data_set_arn not in self._data_sets:
+            data_set_id = data_set_arn.rsplit("/", 1)[-1]
+            try:
+                answer = self._call(self.client.describe_data_set, AwsAccountId=self.account_id, DataSetId=data_set_id)
+                config = answer.get("DataSet", {}).get("RowLevelPermissionTagConfiguration") or {}
+                keys = [] if config.get("Status") == "DISABLED" else [r["TagKey"] for r in config.get("TagRules", [])]
+                self._data_sets[data_set_arn] = keys
+            except aws.AwsError as exc:
+                self._data_sets[data_set_arn] = exc
+        found = self._data_sets[data_set_arn]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+
+def sync_dashboards(*, account_id: str, region: str, dashboard_id: str | None = None, actor=None) -> SyncReport:
+    """Bring the catalog of one account and region in line with QuickSight; one dashboard if given."""
+    report = SyncReport(account_id, region)
+    quicksight = _QuickSight(account_id, region)
+    try:
+        summaries = quicksight.list_dashboards()
+    except aws.AwsError as exc:
+        log.warning("sync of %s/%s: ListDashboards failed: %s", account_id, region, exc.code)
+        report.dashboards.append(DashboardSync(dashboard_id or "*", error_code=exc.code, error=_reason(exc)))
+        return report
+
+    if dashboard_id is not None:
+        summaries = [s for s in summaries if s.get("DashboardId") == dashboard_id]
+        if not summaries and not _mark_gone(account_id, region, [dashboard_id], report, actor):
+            report.dashboards.append(
+                DashboardSync(
+                    dashboard_id,
+                    error_code="ResourceNotFoundException",
+                    error=f"QuickSight has no dashboard {dashboard_id} in {account_id}/{region}.",
+                )
+            )
+        listed = None
+    else:
+        listed = {s["DashboardId"] for s in summaries}
+
+    for summary in summaries:
+        result = DashboardSync(summary["DashboardId"], summary.get("Name", ""))
+        try:
+            definition = quicksight.definition(summary)
+            body = definition.get("Definition") or {}
+            tag_keys: set[str] = set()
+            for declaration in body.get("DataSetIdentifierDeclarations", []):
+                tag_keys.update(quicksight.rls_tag_keys(declaration["DataSetArn"]))
+            with transaction.atomic():
+                _apply(account_id, region, summary, body, sorted(tag_keys), result, actor)
+        except aws.AwsError as exc:
+            log.warning("sync of dashboard %s failed: %s", result.dashboard_id, exc.code)
+            result.error_code, result.error = exc.code, _reason(exc)
+        except (SyncProblem, KeyError, TypeError, StopIteration) as exc:
+            log.warning("sync of dashboard %s: unexpected answer: %r", result.dashboard_id, exc)
+            result.error_code, result.error = "UnexpectedResponse", f"QuickSight's answer could not be read: {exc!r}"
+        report.dashboards.append(result)
+
+    if listed is not None:
+        known = Dashboard.objects.filter(aws_account_id=account_id, region=region, is_stale=False)
+        _mark_gone(
+            account_id,
+            region,
+            list(known.exclude(dashboard_id__in=listed).values_list("dashboard_id", flat=True)),
+            report,
+            actor,
+        )
+    return report
+
+
+def _reason(exc: aws.AwsError) -> str:
+    later = " (temporary: run the sync again later)" if exc.retryable else ""
+    return f"{exc.message or exc.user_message}{later}"
+
+
+def _mark_gone(account_id: str, region: str, dashboard_ids: list[str], report: SyncReport, actor) -> bool:
+    """Mark dashboards QuickSight no longer lists as stale; True if any of them was in the catalog."""
+    found = False
+    for dashboard in Dashboard.objects.filter(aws_account_id=account_id, region=region, dashboard_id__in=dashboard_ids):
+        found = True
+        if dashboard.is_stale:
+            continue
+        with transaction.atomic():
+            Dashboard.objects.filter(pk=dashboard.pk).update(is_stale=True, last_synced_at=timezone.now())
+            audit.record(
+                "catalog.dashboard_gone",
+                actor=actor,
+                target=dashboard,
+                data={"aws_account_id": account_id, "region": region, "dashboard_id": dashboard.dashboard_id},
+            )
+        report.gone.append(dashboard.dashboard_id)
+    return found
+
+
+def _save_if_changed(obj, values: dict[str, Any], counts: Counter) -> None:
+    changed = [name for name, value in values.items() if getattr(obj, name) != value]
+    if changed:
+        for name in changed:
+            setattr(obj, name, values[name])
+        obj.save(update_fields=changed)
+        counts["changed"] += 1
+    else:
+        counts["unchanged"] += 1
+
+
+def _mark_stale(rows, counts: Counter) -> None:
+    for row in rows:
+        if not row.is_stale:
+            row.is_stale = True
+            row.save(update_fields=["is_stale"])
+            counts["stale"] += 1
+
+
+def _apply(
+    account_id: str,
+    region: str,
+    summary: dict[str, Any],
+    body: dict[str, Any],
+    rls_tag_keys: list[str],
+    result: DashboardSync,
+    actor,
+) -> None:
+    counts: Counter = Counter()
+    dashboard_values = {
+        "name": summary.get("Name") or summary["DashboardId"],
+        "arn": summary.get("Arn", ""),
+        "version_number": summary.get("PublishedVersionNumber"),
+        "rls_tag_keys": rls_tag_keys,
+        "is_stale": False,
+    }
+    dashboard = (
+        Dashboard.objects.select_for_update()
+        .filter(aws_account_id=account_id, region=region, dashboard_id=summary["DashboardId"])
+        .first()
+    )
+    if dashboard is None:
+        dashboard = Dashboard.objects.create(
+            aws_account_id=account_id, region=region, dashboard_id=summary["DashboardId"], **dashboard_values
+        )
+        counts["added"] += 1
+    else:
+        _save_if_changed(dashboard, dashboard_values, counts)
+
+    sheets = {s.sheet_id: s for s in dashboard.sheets.all()}
+    visuals = {
+        (v.sheet.sheet_id, v.visual_id): v
+        for v in Visual.objects.filter(sheet__dashboard=dashboard).select_related("sheet")
+    }
+    seen_sheets, seen_visuals = set(), set()
+    for position, raw_sheet in enumerate(body.get("Sheets", [])):
+        sheet_id = raw_sheet.get("SheetId")
+        if not sheet_id:
+            raise SyncProblem("a sheet without SheetId")
+        values = {
+            "name": raw_sheet.get("Name") or raw_sheet.get("Title") or sheet_id,
+            "position": position,
+            "is_stale": False,
+        }
+        sheet = sheets.get(sheet_id)
+        if sheet is None:
+            sheet = sheets[sheet_id] = Sheet.objects.create(dashboard=dashboard, sheet_id=sheet_id, **values)
+            counts["added"] += 1
+        else:
+            _save_if_changed(sheet, values, counts)
+        seen_sheets.add(sheet_id)
+
+        for visual_position, raw_visual in enumerate(raw_sheet.get("Visuals", [])):
+            visual_type, visual_body = next(iter(raw_visual.items()))
+            visual_id = visual_body.get("VisualId")
+            if not visual_id:
+                raise SyncProblem(f"a {visual_type} without VisualId on sheet {sheet_id}")
+            text = (visual_body.get("Title") or {}).get("FormatText") or {}
+            title = text.get("PlainText") or strip_tags(text.get("RichText") or "").strip()
+            values = {"title": title, "visual_type": visual_type, "position": visual_position, "is_stale": False}
+            visual = visuals.get((sheet_id, visual_id))
+            if visual is None:
+                Visual.objects.create(sheet=sheet, visual_id=visual_id, **values)
+                counts["added"] += 1
+            else:
+                _save_if_changed(visual, values, counts)
+            seen_visuals.add((sheet_id, visual_id))
+
+    _mark_stale([s for sheet_id, s in sheets.items() if sheet_id not in seen_sheets], counts)
+    _mark_stale([v for key, v in visuals.items() if key not in seen_visuals], counts)
+
+    parameters = {p.name: p for p in dashboard.parameters.all()}
+    seen_parameters = set()
+    for declaration in body.get("ParameterDeclarations", []):
+        kind, raw = next(iter(declaration.items()))
+        if kind not in PARAMETER_TYPES or not raw.get("Name"):
+            raise SyncProblem(f"an unknown parameter declaration {kind}")
+        values = {
+            "param_type": PARAMETER_TYPES[kind],
+            # DateTimeParameterDeclaration has no ParameterValueType: it is single-valued.
+            "multi_valued": raw.get("ParameterValueType") == "MULTI_VALUED",
+            "default_values": [_jsonable(v) for v in (raw.get("DefaultValues") or {}).get("StaticValues", [])],
+            "is_stale": False,
+        }
+        parameter = parameters.get(raw["Name"])
+        if parameter is None:
+            DashboardParameter.objects.create(dashboard=dashboard, name=raw["Name"], **values)
+            counts["added"] += 1
+        else:
+            _save_if_changed(parameter, values, counts)
+        seen_parameters.add(raw["Name"])
+    _mark_stale([p for name, p in parameters.items() if name not in seen_parameters], counts)
+
+    Dashboard.objects.filter(pk=dashboard.pk).update(last_synced_at=timezone.now())
+    result.name = dashboard.name
+    result.added, result.changed, result.unchanged, result.stale = (
+        counts["added"],
+        counts["changed"],
+        counts["unchanged"],
+        counts["stale"],
+    )
+    if result.added or result.changed or result.stale:
+        audit.record(
+            "catalog.synced",
+            actor=actor,
+            target=dashboard,
+            data={
+                "aws_account_id": account_id,
+                "region": region,
+                "dashboard_id": dashboard.dashboard_id,
+                "version_number": dashboard.version_number,
+                "added": result.added,
+                "changed": result.changed,
+                "stale": result.stale,
+                "rls_tag_keys": rls_tag_keys,
+            },
+        )
