@@ -245,7 +245,6 @@ class ServiceState:
                     "ResourceExistsException",
                     f"A snapshot job with id {job_id} already exists for dashboard {dashboard.dashboard_id}; "
                     f"a job id can be reused {self.limits.job_id_reuse_seconds:g} seconds after its job ends.",
-                    resource_type="DASHBOARD",
                 )
             active = len(self._active(account_id))
             if active >= self.limits.max_running_jobs:
@@ -253,7 +252,6 @@ class ServiceState:
                     "LimitExceededException",
                     f"{active} snapshot jobs are running in this account; the limit is "
                     f"{self.limits.max_running_jobs}. Try again when one has finished.",
-                    resource_type="DASHBOARD",
                 )
             users = request["UserConfiguration"]["AnonymousUsers"]
             tags = {t["Key"]: t["Value"] for t in users[0].get("RowLevelPermissionTags") or []}
@@ -284,7 +282,6 @@ class ServiceState:
             raise ServiceError(
                 "ResourceNotFoundException",
                 f"Dashboard Snapshot Job with id {job_id} does not exist for dashboard {dashboard_id}.",
-                resource_type="DASHBOARD",
             )
         return job
 

@@ -102,15 +102,13 @@ def _injected_start_faults(state: ServiceState) -> None:
     if state.faults.take("throttle_next_starts"):
         raise ServiceError("ThrottlingException", "Rate exceeded (injected fault).")
     if state.faults.take("limit_exceeded_next_starts"):
-        raise ServiceError(
-            "LimitExceededException", "Too many snapshot jobs are running (injected fault).", resource_type="DASHBOARD"
-        )
+        raise ServiceError("LimitExceededException", "Too many snapshot jobs are running (injected fault).")
 
 
 def _dashboard(state: ServiceState, dashboard_id: str) -> Dashboard:
     dashboard = state.catalog.dashboards.get(dashboard_id)
     if dashboard is None:
-        raise not_found(f"Dashboard {dashboard_id} does not exist in account {state.account_id}.", "DASHBOARD")
+        raise not_found(f"Dashboard {dashboard_id} does not exist in account {state.account_id}.")
     return dashboard
 
 
@@ -121,7 +119,7 @@ def _version(request: HttpRequest, dashboard: Dashboard) -> None:
     if not raw.isdigit():
         raise invalid("VersionNumber: must be a positive integer")
     if int(raw) != dashboard.version_number:
-        raise not_found(f"Dashboard {dashboard.dashboard_id} has no version {raw}.", "DASHBOARD")
+        raise not_found(f"Dashboard {dashboard.dashboard_id} has no version {raw}.")
 
 
 # --- catalog operations ---
@@ -315,7 +313,7 @@ def start_dashboard_snapshot_job(
     if invalid_ones:
         raise invalid("; ".join(str(v) for v in invalid_ones))
     if violations:
-        raise not_found("; ".join(str(v) for v in violations), "DASHBOARD")
+        raise not_found("; ".join(str(v) for v in violations))
     job = state.start_job(dashboard=dashboard, request=parsed, raw_snapshot_configuration=raw_configuration)
     return {"Arn": job.arn, "SnapshotJobId": job.job_id}
 

@@ -288,6 +288,22 @@ def test_a_parameter_value_of_the_wrong_type_names_the_rule(qs_local):
     assert "[parameter-value-type]" in json.loads(raised.value.read())["Message"]
 
 
+def test_a_body_altered_after_signing_is_an_invalid_signature(qs_local):
+    url = f"{qs_local.url}/accounts/{ACCOUNT}/dashboards/sales-overview/snapshot-jobs"
+    signed_body = json.dumps({"SnapshotJobId": "job-1"}).encode()
+    signed = AWSRequest("POST", url, data=signed_body, headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(*next(iter(access_keys().items()))), "quicksight", "us-east-1").add_auth(signed)
+    altered = json.dumps({"SnapshotJobId": "job-2"}).encode()
+    request = urllib.request.Request(url, data=altered, headers=dict(signed.headers), method="POST")
+
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request)
+
+    assert raised.value.code == 403
+    assert raised.value.headers["x-amzn-ErrorType"] == "InvalidSignatureException:"
+    assert qs_local.state.jobs == {}
+
+
 @pytest.mark.parametrize(
     ("files", "rule"),
     [
