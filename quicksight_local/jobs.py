@@ -161,6 +161,8 @@ class ServiceState:
         self._executor: ThreadPoolExecutor | None = None
         self._epoch = 0
         self.reset()
+        # Files of an earlier run (state is not kept across restarts), once their jobs would have expired.
+        storage.remove_files_older_than(self.limits.job_id_reuse_seconds)
 
     # configuration read at use time: tests change settings with pytest-django's `settings`
     @property
@@ -175,6 +177,7 @@ class ServiceState:
         """Forget every job and call, re-read quotas and faults from settings; running jobs are abandoned."""
         with self._cond:
             self._epoch += 1
+            forgotten = list(getattr(self, "jobs", {}).values())
             self.jobs: dict[tuple[str, str, str], Job] = {}
             self.faults = Faults.from_settings()
             self.limits = Limits.from_settings()
@@ -183,8 +186,8 @@ class ServiceState:
             self._windows: dict[str, deque[float]] = {}
             self.calls.clear()
             self._cond.notify_all()
-        for path in (storage.data_dir() / "jobs").glob("*"):
-            storage.remove_job_files(path.name)
+        for job in forgotten:
+            storage.remove_job_files(job.key)
 
     def shutdown(self) -> None:
         with self._cond:

@@ -37,6 +37,13 @@ def _signature(job_key: str, filename: str, expires: int) -> str:
     return salted_hmac(_SALT, f"{job_key}/{filename}\n{expires}", algorithm="sha256").hexdigest()
 
 
+def remove_files_older_than(seconds: float) -> None:
+    cutoff = time.time() - seconds
+    for path in (data_dir() / "jobs").glob("*"):
+        if path.stat().st_mtime < cutoff:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def signed_link(base_url: str, job_key: str, filename: str, *, now: float | None = None) -> str:
     """An absolute link to one local file that works for QUICKSIGHT_LOCAL_LINK_TTL_SECONDS."""
     expires = int((now if now is not None else time.time()) + settings.QUICKSIGHT_LOCAL_LINK_TTL_SECONDS)

@@ -16,6 +16,7 @@ import pytest
 import time_machine
 
 from exports import aws
+from quicksight_local import storage
 from quicksight_local.catalog import load_catalog
 from quicksight_local.data import count_rows
 from quicksight_local.render import worksheet_names
@@ -209,3 +210,16 @@ def test_a_missing_bucket_is_a_per_file_error(client, qs_local, moto_bucket):
     assert "S3Uri" not in s3_result
     assert s3_result["ErrorInfo"][0]["ErrorType"] == "S3_UPLOAD_FAILED"
     assert "NoSuchBucket" in s3_result["ErrorInfo"][0]["ErrorMessage"]
+
+
+def test_reset_forgets_jobs_and_their_files_but_leaves_other_files(client, qs_local):
+    link = run_job(client, qs_local)[0]["S3Results"][0]["S3Uri"]
+    job_dir = storage.job_dir(qs_local.job(DASHBOARD, "job-1").key)
+    stranger = storage.data_dir() / "jobs" / "from-another-process"
+    stranger.mkdir(parents=True, exist_ok=True)
+
+    qs_local.state.reset()
+
+    assert not job_dir.exists() and stranger.exists()
+    assert fetch(link)[0] == 404
+    stranger.rmdir()
