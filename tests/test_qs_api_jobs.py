@@ -178,12 +178,14 @@ def test_a_slot_frees_when_a_job_ends(client, qs_local):
 
 def test_more_than_ten_calls_in_a_second_are_throttled(client, qs_local):
     throttled = 0
-    for _ in range(25):
+    for _ in range(200):  # stops at the third refusal; a slow machine just needs more calls
         try:
             client.list_dashboards(AwsAccountId=ACCOUNT)
         except client.exceptions.ThrottlingException as exc:
             assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 429
             throttled += 1
+            if throttled == 3:
+                break
 
     assert throttled > 0
     assert qs_local.calls.count(outcome="ThrottlingException") == throttled
