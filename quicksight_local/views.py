@@ -281,6 +281,16 @@ def describe_data_set(request: HttpRequest, state: ServiceState, *, account_id: 
 # --- snapshot jobs ---
 
 
+def _datetime(value: Any) -> Any:
+    """Epoch seconds -> an aware datetime; anything else unchanged, for the rules to refuse."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return value
+    return value
+
+
 def _parse_start_request(request: HttpRequest, account_id: str, dashboard_id: str) -> tuple[dict, dict]:
     """(request for the rules, with datetimes; the SnapshotConfiguration as received)."""
     try:
@@ -290,15 +300,13 @@ def _parse_start_request(request: HttpRequest, account_id: str, dashboard_id: st
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object.")
     raw_configuration = copy.deepcopy(body.get("SnapshotConfiguration"))
-    parameters = (body.get("SnapshotConfiguration") or {}).get("Parameters") if isinstance(body, dict) else None
+    configuration = body.get("SnapshotConfiguration")
+    parameters = configuration.get("Parameters") if isinstance(configuration, dict) else None
     if isinstance(parameters, dict):
         for entry in parameters.get("DateTimeParameters") or []:
             if isinstance(entry, dict) and isinstance(entry.get("Values"), list):
                 # botocore sends timestamps as epoch seconds; the rules and the renderer take datetimes.
-                entry["Values"] = [
-                    datetime.fromtimestamp(v, UTC) if isinstance(v, int | float) and not isinstance(v, bool) else v
-                    for v in entry["Values"]
-                ]
+                entry["Values"] = [_datetime(v) for v in entry["Values"]]
     return {**body, "AwsAccountId": account_id, "DashboardId": dashboard_id}, raw_configuration
 
 

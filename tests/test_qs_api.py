@@ -271,36 +271,54 @@ def test_each_rule_answers_invalid_parameter_value_naming_it(client, qs_local, r
     assert qs_local.state.jobs == {}
 
 
+START_PATH = f"/accounts/{ACCOUNT}/dashboards/sales-overview/snapshot-jobs"
+
+
+def signed_post(url: str, body: bytes, *, send: bytes | None = None) -> tuple[int, dict, dict]:
+    """POST `send` (default: `body`) with a SigV4 signature over `body`, as any SDK would sign it."""
+    signed = AWSRequest("POST", url, data=body, headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(*next(iter(access_keys().items()))), "quicksight", "us-east-1").add_auth(signed)
+    request = urllib.request.Request(url, data=body if send is None else send, headers=dict(signed.headers))
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
 def test_a_parameter_value_of_the_wrong_type_names_the_rule(qs_local):
-    """A value botocore would refuse to send: posted signed as raw JSON, as another SDK might."""
+    """A value botocore would refuse to send, posted as raw JSON, as another SDK might."""
     kwargs = start_kwargs(Parameters={"IntegerParameters": [{"Name": "MinQuantity", "Values": ["three"]}]})
     body = json.dumps({k: kwargs[k] for k in ("SnapshotJobId", "UserConfiguration", "SnapshotConfiguration")})
-    url = f"{qs_local.url}/accounts/{ACCOUNT}/dashboards/sales-overview/snapshot-jobs"
-    signed = AWSRequest("POST", url, data=body.encode(), headers={"Content-Type": "application/json"})
-    key_id, secret = next(iter(access_keys().items()))
-    SigV4Auth(Credentials(key_id, secret), "quicksight", "us-east-1").add_auth(signed)
-    request = urllib.request.Request(url, data=body.encode(), headers=dict(signed.headers), method="POST")
-    with pytest.raises(urllib.error.HTTPError) as raised:
-        urllib.request.urlopen(request)
 
-    assert raised.value.code == 400
-    assert raised.value.headers["x-amzn-ErrorType"] == "InvalidParameterValueException:"
-    assert "[parameter-value-type]" in json.loads(raised.value.read())["Message"]
+    status, headers, error = signed_post(qs_local.url + START_PATH, body.encode())
+
+    assert status == 400
+    assert headers["x-amzn-ErrorType"] == "InvalidParameterValueException:"
+    assert "[parameter-value-type]" in error["Message"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[]", b'{"SnapshotJobId": "j", "SnapshotConfiguration": "pdf please"}', b'{"SnapshotJobId": 7}'],
+)
+def test_a_malformed_body_is_an_invalid_parameter_value(qs_local, body):
+    status, headers, error = signed_post(qs_local.url + START_PATH, body)
+
+    assert status == 400
+    assert headers["x-amzn-ErrorType"] == "InvalidParameterValueException:"
+    assert error["Message"] and error["RequestId"]
+    assert qs_local.state.jobs == {}
 
 
 def test_a_body_altered_after_signing_is_an_invalid_signature(qs_local):
-    url = f"{qs_local.url}/accounts/{ACCOUNT}/dashboards/sales-overview/snapshot-jobs"
     signed_body = json.dumps({"SnapshotJobId": "job-1"}).encode()
-    signed = AWSRequest("POST", url, data=signed_body, headers={"Content-Type": "application/json"})
-    SigV4Auth(Credentials(*next(iter(access_keys().items()))), "quicksight", "us-east-1").add_auth(signed)
     altered = json.dumps({"SnapshotJobId": "job-2"}).encode()
-    request = urllib.request.Request(url, data=altered, headers=dict(signed.headers), method="POST")
 
-    with pytest.raises(urllib.error.HTTPError) as raised:
-        urllib.request.urlopen(request)
+    status, headers, _ = signed_post(qs_local.url + START_PATH, signed_body, send=altered)
 
-    assert raised.value.code == 403
-    assert raised.value.headers["x-amzn-ErrorType"] == "InvalidSignatureException:"
+    assert status == 403
+    assert headers["x-amzn-ErrorType"] == "InvalidSignatureException:"
     assert qs_local.state.jobs == {}
 
 
