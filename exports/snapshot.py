@@ -330,6 +330,7 @@ class BuildResult:
     destination: S3Destination | None = None
     identity: RlsIdentity | None = None
     catalog: Catalog | None = None
+    draft: dict[str, Any] | None = None  # what would be sent, even when it cannot be: for previews
 
     @property
     def ok(self) -> bool:
@@ -429,6 +430,7 @@ def build_request(
         destination=destination,
         identity=identity,
         catalog=catalog,
+        draft=kwargs,
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from exports.views import audit, catalog, exports
+from exports.views import audit, catalog, exports, form
 
 app_name = "exports"
 
@@ -8,6 +8,11 @@ urlpatterns = [
     # catalog
     path("dashboards/", catalog.dashboard_list, name="dashboards"),
     # form
+    path("exports/new/", form.export_new, name="new"),
+    path("exports/new/files/", form.export_new_files, name="new_files"),
+    path("exports/new/files/<int:index>/", form.export_new_file, name="new_file"),
+    path("exports/new/parameters/<int:index>/", form.export_new_parameter, name="new_parameter"),
+    path("exports/new/destination/", form.export_new_destination, name="new_destination"),
     # exports
     path("exports/", exports.export_list, name="list"),
     path("exports/<uuid:export_id>/", exports.export_detail, name="detail"),

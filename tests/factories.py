@@ -62,12 +62,14 @@ def make_sales_catalog(*, dashboard_id: str = "sales", grant_group: str = "Analy
         )
     group, _ = Group.objects.get_or_create(name=grant_group)
     Grant.objects.create(dashboard=dashboard, group=group)
-    destination = S3Destination.objects.create(
-        name="Finance bucket", bucket_name="finance-exports", bucket_prefix="snapshots/", region=REGION
+    destination, _ = S3Destination.objects.get_or_create(
+        name="Finance bucket",
+        defaults={"bucket_name": "finance-exports", "bucket_prefix": "snapshots/", "region": REGION},
     )
     destination.allowed_groups.add(group)
-    other = S3Destination.objects.create(
-        name="Dublin bucket", bucket_name="dublin-exports", bucket_prefix="snapshots/", region="eu-west-1"
+    other, _ = S3Destination.objects.get_or_create(
+        name="Dublin bucket",
+        defaults={"bucket_name": "dublin-exports", "bucket_prefix": "snapshots/", "region": "eu-west-1"},
     )
     other.allowed_groups.add(group)
     return SalesCatalog(dashboard, destination, other)

@@ -1,0 +1,276 @@
+"""The export form's state: POSTed fields <-> an ExportSpec, the buttons' actions, and what the template shows.
+
+Everything the user chose travels in the form's own fields; RLS tags never do: the request is
+always rebuilt on the server by exports.snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from django.http import QueryDict
+
+from exports.snapshot import (
+    FORMAT_LABELS,
+    FORMATS,
+    Catalog,
+    CatalogSheet,
+    CatalogVisual,
+    ExportSpec,
+    FileSpec,
+    Problem,
+    excel_order,
+    parse_value,
+)
+from exports.snapshot_rules import FORMAT_CAPS, MAX_FILE_GROUPS
+
+# More than the API's cap so that a no-JS POST over the cap still shows the rule it breaks.
+MAX_FORM_FILES = 12
+INPUT_TYPES = {"DATETIME": "datetime-local", "INTEGER": "number", "DECIMAL": "number", "STRING": "text"}
+STEPS = {"INTEGER": "1", "DECIMAL": "any"}
+
+
+def parameter_field(name: str) -> str:
+    return f"param-{name}"
+
+
+def _unique(values) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def spec_from_post(post: QueryDict, catalog: Catalog) -> ExportSpec:
+    files = []
+    for i in range(MAX_FORM_FILES):
+        fmt = post.get(f"files-{i}-format")
+        if fmt == "PDF":
+            files.append(FileSpec("PDF", sheet=post.get(f"files-{i}-sheet", "")))
+        elif fmt == "CSV":
+            visual = post.get(f"files-{i}-visual", "")
+            files.append(FileSpec("CSV", visuals=(visual,) if visual else ()))
+        elif fmt == "EXCEL":
+            checked = _unique(post.getlist(f"files-{i}-visuals"))
+            previous = _unique(post.getlist(f"files-{i}-order"))
+            # Keep the order the user arranged; newly ticked visuals go to the end.
+            ordered = [v for v in previous if v in checked] + [v for v in checked if v not in previous]
+            files.append(FileSpec("EXCEL", visuals=tuple(excel_order(ordered, catalog))))
+        else:
+            break
+    parameters = {}
+    for parameter in catalog.parameters:
+        values = [v.strip() for v in post.getlist(parameter_field(parameter.name)) if v.strip()]
+        if values:
+            parameters[parameter.name] = tuple(values)
+    return ExportSpec(
+        dashboard=catalog.dashboard.dashboard_id,
+        files=tuple(files),
+        parameters=parameters,
+        destination=post.get("destination", ""),
+    )
+
+
+def apply_action(spec: ExportSpec, action: str, catalog: Catalog) -> ExportSpec:
+    """add:<FORMAT>, remove:<i>, up:<i>:<position>, down:<i>:<position>; anything else changes nothing."""
+    kind, _, rest = action.partition(":")
+    files = list(spec.files)
+    if kind == "add" and rest in FORMATS and len(files) < MAX_FORM_FILES:
+        files.append(_new_file(rest, spec, catalog))
+    elif kind == "remove" and rest.isdigit() and int(rest) < len(files):
+        del files[int(rest)]
+    elif kind in ("up", "down"):
+        index, _, position = rest.partition(":")
+        if index.isdigit() and position.isdigit() and int(index) < len(files):
+            file = files[int(index)]
+            moved = move_visual(list(file.visuals), int(position), -1 if kind == "up" else 1, catalog)
+            files[int(index)] = replace(file, visuals=tuple(moved))
+    return replace(spec, files=tuple(files))
+
+
+def _new_file(fmt: str, spec: ExportSpec, catalog: Catalog) -> FileSpec:
+    """A new file with a sensible first choice, so that a PDF or CSV is often one click."""
+    if fmt == "PDF":
+        return FileSpec("PDF", sheet=catalog.sheets[0].sheet_id if catalog.sheets else "")
+    if fmt == "CSV":
+        taken = {v for f in spec.files if f.format == "CSV" for v in f.visuals}
+        tabular = [v for s in catalog.sheets for v in s.visuals if v.is_tabular and v.visual_id not in taken]
+        return FileSpec("CSV", visuals=(tabular[0].visual_id,) if tabular else ())
+    return FileSpec("EXCEL")
+
+
+def move_visual(order: list[str], position: int, delta: int, catalog: Catalog) -> list[str]:
+    """Move one worksheet up or down. Visuals of one sheet stay together (one sheet selection each),
+    so at the edge of its sheet's block a visual moves its whole block past the neighbouring one."""
+    if not 0 <= position < len(order):
+        return order
+    blocks: list[list[str]] = []
+    for visual_id in order:
+        visual = catalog.visual(visual_id)
+        sheet = visual.sheet_id if visual else visual_id
+        if blocks and _sheet(blocks[-1][0], catalog) == sheet:
+            blocks[-1].append(visual_id)
+        else:
+            blocks.append([visual_id])
+    b, offset = 0, position
+    while offset >= len(blocks[b]):
+        offset -= len(blocks[b])
+        b += 1
+    block = blocks[b]
+    if 0 <= offset + delta < len(block):
+        block[offset], block[offset + delta] = block[offset + delta], block[offset]
+    elif 0 <= b + delta < len(blocks):
+        blocks[b], blocks[b + delta] = blocks[b + delta], blocks[b]
+    return [v for blk in blocks for v in blk]
+
+
+def _sheet(visual_id: str, catalog: Catalog) -> str:
+    visual = catalog.visual(visual_id)
+    return visual.sheet_id if visual else visual_id
+
+
+# --- what the template shows ---
+
+
+@dataclass
+class AddButton:
+    format: str
+    label: str
+    reason: str = ""  # why it is disabled; empty when enabled
+
+
+def add_buttons(spec: ExportSpec) -> list[AddButton]:
+    counts = {fmt: sum(1 for f in spec.files if f.format == fmt) for fmt in FORMATS}
+    labels = {"PDF": "PDF", "EXCEL": "Excel workbook", "CSV": "CSV"}
+    reasons = {
+        "PDF": "An export holds one PDF, and this one has it.",
+        "EXCEL": "An export holds one Excel workbook, and this one has it.",
+        "CSV": f"An export holds at most {FORMAT_CAPS['CSV']} CSV files, and this one has {FORMAT_CAPS['CSV']}.",
+    }
+    buttons = []
+    for fmt in FORMATS:
+        reason = ""
+        if len(spec.files) >= MAX_FILE_GROUPS:
+            reason = f"An export holds at most {MAX_FILE_GROUPS} files, and this one has {MAX_FILE_GROUPS}."
+        elif counts[fmt] >= FORMAT_CAPS[fmt]:
+            reason = reasons[fmt]
+        buttons.append(AddButton(fmt, labels[fmt], reason))
+    return buttons
+
+
+@dataclass
+class VisualChoice:
+    visual: CatalogVisual
+    chosen: bool
+    reason: str = ""  # why it cannot be chosen
+
+
+@dataclass
+class SheetChoices:
+    sheet: CatalogSheet
+    visuals: list[VisualChoice]
+
+
+@dataclass
+class FileRow:
+    index: int
+    format: str
+    label: str
+    sheet: str
+    visuals: list[str]
+    sheet_choices: list[SheetChoices]
+    ordered: list[CatalogVisual | str]
+    errors: list[Problem] = field(default_factory=list)
+
+    @property
+    def visual(self) -> str:
+        return self.visuals[0] if self.visuals else ""
+
+
+def _choices(catalog: Catalog, chosen: list[str]) -> list[SheetChoices]:
+    return [
+        SheetChoices(
+            sheet,
+            [
+                VisualChoice(
+                    v,
+                    v.visual_id in chosen,
+                    "" if v.is_tabular else f"a {v.kind}: CSV and Excel export only tables and pivot tables",
+                )
+                for v in sheet.visuals
+            ],
+        )
+        for sheet in catalog.sheets
+    ]
+
+
+def file_rows(spec: ExportSpec, catalog: Catalog, problems: list[Problem]) -> list[FileRow]:
+    rows = []
+    for i, file in enumerate(spec.files):
+        prefix = f"files[{i}]"
+        rows.append(
+            FileRow(
+                index=i,
+                format=file.format,
+                label=FORMAT_LABELS[file.format],
+                sheet=file.sheet,
+                visuals=list(file.visuals),
+                sheet_choices=_choices(catalog, list(file.visuals)) if file.format != "PDF" else [],
+                ordered=[catalog.visual(v) or v for v in file.visuals],
+                errors=[p for p in problems if p.field == prefix or p.field.startswith(f"{prefix}.")],
+            )
+        )
+    return rows
+
+
+@dataclass
+class ParameterRow:
+    index: int
+    name: str
+    field_name: str
+    type_label: str
+    input_type: str
+    step: str
+    multi_valued: bool
+    values: list[str]
+    errors: list[Problem]
+
+
+def _display_value(param_type: str, text: str) -> str:
+    """datetime-local inputs want 2026-01-31T09:00: show stored ISO values that way."""
+    if param_type != "DATETIME":
+        return text
+    try:
+        value: datetime = parse_value("DATETIME", text)
+    except ValueError:
+        return text
+    return value.strftime("%Y-%m-%dT%H:%M")
+
+
+def parameter_rows(spec: ExportSpec, catalog: Catalog, problems: list[Problem]) -> list[ParameterRow]:
+    rows = []
+    for k, parameter in enumerate(catalog.parameters):
+        values = [_display_value(parameter.param_type, v) for v in spec.parameters.get(parameter.name, ())]
+        if parameter.multi_valued or not values:
+            values.append("")  # one empty input for the next value
+        rows.append(
+            ParameterRow(
+                index=k,
+                name=parameter.name,
+                field_name=parameter_field(parameter.name),
+                type_label=parameter.get_param_type_display().lower(),
+                input_type=INPUT_TYPES[parameter.param_type],
+                step=STEPS.get(parameter.param_type, ""),
+                multi_valued=parameter.multi_valued,
+                values=values,
+                errors=[p for p in problems if p.field == f"parameters.{parameter.name}"],
+            )
+        )
+    return rows
+
+
+def errors_for(problems: list[Problem], *names: str) -> list[Problem]:
+    return [p for p in problems if p.field in names]
+
+
+def unplaced(problems: list[Problem]) -> list[Problem]:
+    """Problems that belong to no single field (the identity, botocore's own findings)."""
+    return [p for p in problems if p.field in ("identity", "request", "dashboard", "parameters")]

@@ -1,0 +1,155 @@
+"""The new-export form: one page, and htmx endpoints that each re-render only the part a change affects.
+
+Every endpoint rebuilds the request from the POSTed choices on the server (exports.snapshot), so
+what the preview shows and what is checked is always what would be sent.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from exports import access, forms
+from exports.services import export_create
+from exports.snapshot import (
+    BuildResult,
+    ExportSpec,
+    SnapshotRequestInvalid,
+    build_request,
+    load_catalog,
+    redact,
+    request_to_json,
+)
+
+TEMPLATE = "exports/export_form.html"
+
+
+def _client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def _state(request, *, with_action: bool = True):
+    """The dashboard (404 unless granted), its catalog and the spec the POSTed fields describe."""
+    dashboard = access.get_dashboard_for_user(request.user, request.POST.get("dashboard", ""))
+    catalog = load_catalog(dashboard)
+    spec = forms.spec_from_post(request.POST, catalog)
+    if with_action:
+        spec = forms.apply_action(spec, request.POST.get("action", ""), catalog)
+    return dashboard, catalog, spec
+
+
+def _context(request, dashboard, catalog, spec: ExportSpec, *, show_errors: bool, problems=None) -> dict:
+    # A sample job id: the real one is derived from the export's id when it is created.
+    built: BuildResult = build_request(
+        spec, user=request.user, export_id=uuid.uuid4(), dashboard=dashboard, catalog=catalog
+    )
+    all_problems = problems if problems is not None else built.problems
+    shown = all_problems if show_errors else [p for p in all_problems if p.field == "identity"]
+    request_json = request_to_json(built.draft)
+    masked = not (access.is_auditor(request.user) or access.is_admin(request.user))
+    if masked:
+        request_json = redact(request_json)
+    blocker = next((p.message for p in all_problems if p.field == "identity"), "")
+    return {
+        "dashboard": dashboard,
+        "catalog": catalog,
+        "spec": spec,
+        "problems": shown,
+        "problem_count": len(all_problems),
+        "first_problem": all_problems[0] if all_problems else None,
+        "masked": masked,
+        "blocker": blocker,
+        "add_buttons": forms.add_buttons(spec),
+        "files": forms.file_rows(spec, catalog, shown),
+        "files_errors": forms.errors_for(shown, "files"),
+        "parameters": forms.parameter_rows(spec, catalog, shown),
+        "destinations": access.allowed_destinations(request.user, dashboard),
+        "destination_errors": forms.errors_for(shown, "destination"),
+        "general_errors": forms.unplaced(shown),
+        "request_json": json.dumps(request_json, indent=2, ensure_ascii=False),
+        "ready": built.ok,
+    }
+
+
+def _parts(request, context: dict, *names: str, oob: str = "preview") -> HttpResponse:
+    html = "".join(render_to_string(f"{TEMPLATE}#{name}", context, request) for name in names)
+    html += render_to_string(f"{TEMPLATE}#{oob}", {**context, "oob": True}, request)
+    return HttpResponse(html)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def export_new(request):
+    if request.method == "GET":
+        dashboards = access.granted_dashboards(request.user).order_by("name")
+        context = {"dashboards": dashboards, "dashboard": None}
+        dashboard_id = request.GET.get("dashboard")
+        if dashboard_id:
+            dashboard = access.get_dashboard_for_user(request.user, dashboard_id)
+            catalog = load_catalog(dashboard)
+            context |= _context(request, dashboard, catalog, ExportSpec(dashboard_id), show_errors=False)
+        if request.htmx and not request.htmx.history_restore_request:
+            return render(request, f"{TEMPLATE}#builder", context)
+        return render(request, TEMPLATE, context)
+
+    dashboard, catalog, spec = _state(request)
+    problems = None
+    if request.POST.get("action") == "submit":
+        try:
+            export = export_create(user=request.user, spec=spec.as_json(), ip_address=_client_ip(request))
+        except SnapshotRequestInvalid as invalid:
+            problems = invalid.problems
+        else:
+            if request.htmx:
+                return HttpResponseClientRedirect(reverse("exports:detail", kwargs={"export_id": export.id}))
+            return redirect("exports:detail", export_id=export.id)
+    context = _context(request, dashboard, catalog, spec, show_errors=True, problems=problems)
+    if request.htmx:
+        return render(request, f"{TEMPLATE}#builder", context)
+    context["dashboards"] = access.granted_dashboards(request.user).order_by("name")
+    return render(request, TEMPLATE, context)
+
+
+@login_required
+@require_POST
+def export_new_files(request):
+    """Add, remove or reorder files: the files section and the preview."""
+    dashboard, catalog, spec = _state(request)
+    return _parts(request, _context(request, dashboard, catalog, spec, show_errors=True), "files")
+
+
+@login_required
+@require_POST
+def export_new_file(request, index: int):
+    """A change inside one file (sheet, visual, worksheets and their order): that file and the preview."""
+    dashboard, catalog, spec = _state(request)
+    context = _context(request, dashboard, catalog, spec, show_errors=True)
+    if index >= len(context["files"]):
+        raise Http404("No such file in this export.")
+    return _parts(request, {**context, "file": context["files"][index]}, "file")
+
+
+@login_required
+@require_POST
+def export_new_parameter(request, index: int):
+    """One parameter's values: that parameter and the preview."""
+    dashboard, catalog, spec = _state(request, with_action=False)
+    context = _context(request, dashboard, catalog, spec, show_errors=True)
+    if index >= len(context["parameters"]):
+        raise Http404("No such parameter on this dashboard.")
+    return _parts(request, {**context, "parameter": context["parameters"][index]}, "parameter")
+
+
+@login_required
+@require_POST
+def export_new_destination(request):
+    dashboard, catalog, spec = _state(request, with_action=False)
+    return _parts(request, _context(request, dashboard, catalog, spec, show_errors=True), "destination")
