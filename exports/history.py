@@ -162,13 +162,13 @@ def file_description(export_file: ExportFile, names: CatalogNames) -> str:
 
 
 def with_queue_position(exports: QuerySet[Export]) -> QuerySet[Export]:
-    """Annotate queue_ahead: PENDING exports of the same account created earlier (one subquery)."""
+    """Annotate queue_ahead: waiting exports of the same account ahead in the portal's queue (one subquery).
+
+    The same order as the job lifecycle's queue (exports.jobs.queue_position): created_at, then pk.
+    """
     ahead = (
-        Export.objects.filter(
-            status=Export.Status.PENDING,
-            aws_account_id=OuterRef("aws_account_id"),
-            created_at__lt=OuterRef("created_at"),
-        )
+        Export.objects.filter(status=Export.Status.PENDING, aws_account_id=OuterRef("aws_account_id"))
+        .filter(Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk")))
         .order_by()
         .values("aws_account_id")
         .annotate(n=Count("pk"))
@@ -226,13 +226,10 @@ def export_duration(export: Export) -> str:
 
 def decorate_one(export: Export) -> Export:
     """The same attributes for one export fetched on its own (status partial, detail page)."""
-    export.queue_ahead = (
-        Export.objects.filter(
-            status=Export.Status.PENDING, aws_account_id=export.aws_account_id, created_at__lt=export.created_at
-        ).count()
-        if export.status == Export.Status.PENDING
-        else 0
-    )
+    if export.status == Export.Status.PENDING:
+        export.queue_ahead = with_queue_position(Export.objects.filter(pk=export.pk)).values_list(
+            "queue_ahead", flat=True
+        )[0]
     return decorate([export])[0]
 
 
