@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -347,7 +348,9 @@ def describe_dashboard_snapshot_job(
 
 
 def _base_url(request: HttpRequest) -> str:
-    """The service's own URL as the caller reached it (mounted under a prefix or at the root)."""
+    """The service's own URL for download links: QUICKSIGHT_LOCAL_PUBLIC_URL, else as the caller reached it."""
+    if settings.QUICKSIGHT_LOCAL_PUBLIC_URL:
+        return settings.QUICKSIGHT_LOCAL_PUBLIC_URL.rstrip("/")
     prefix = request.path[: request.path.index("/accounts/")]
     return f"{request.scheme}://{request.META.get('HTTP_HOST', 'localhost')}{prefix}"
 

@@ -223,3 +223,12 @@ def test_reset_forgets_jobs_and_their_files_but_leaves_other_files(client, qs_lo
     assert not job_dir.exists() and stranger.exists()
     assert fetch(link)[0] == 404
     stranger.rmdir()
+
+
+def test_links_use_the_public_url_when_one_is_set(client, qs_local, settings):
+    settings.QUICKSIGHT_LOCAL_PUBLIC_URL = "https://exports.example.test/quicksight/"
+
+    link = run_job(client, qs_local)[0]["S3Results"][0]["S3Uri"]
+
+    assert link.startswith("https://exports.example.test/quicksight/files/")
+    assert fetch(link.replace("https://exports.example.test/quicksight", qs_local.url))[0] == 200
