@@ -23,7 +23,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import slugify
 
-from exports import audit, aws
+from exports import audit, aws, quota
 from exports.history import DOWNLOAD_ACTION
 from exports.models import Export, ExportFile
 
@@ -65,7 +65,9 @@ def fresh_result_uris(export: Export) -> list[str]:
     """The current S3Uri of each file group (by index), asked of QuickSight again; "" where it failed."""
     request = export.request or {}
     try:
-        result = aws.quicksight_client(export.region).describe_dashboard_snapshot_job_result(
+        client = aws.quicksight_client(export.region)
+        quota.install(client)  # downloads draw on the account's call quota like the workers do
+        result = client.describe_dashboard_snapshot_job_result(
             AwsAccountId=request.get("AwsAccountId") or export.aws_account_id,
             DashboardId=request.get("DashboardId") or export.dashboard.dashboard_id,
             SnapshotJobId=export.snapshot_job_id,

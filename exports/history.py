@@ -6,7 +6,6 @@ annotations), and the history export walks rows with .iterator() so memory stays
 
 from __future__ import annotations
 
-import copy
 import csv
 import json
 from collections.abc import Iterable, Iterator
@@ -24,7 +23,6 @@ from django.utils import timezone
 from exports.models import AuditEvent, Dashboard, Export, ExportFile, Sheet, Visual
 
 DOWNLOAD_ACTION = "export.file_downloaded"
-REDACTED = "(hidden)"
 FORMAT_WORDS = {"PDF": "PDF", "EXCEL": "Excel", "CSV": "CSV"}
 PARAMETER_LISTS = ("StringParameters", "IntegerParameters", "DecimalParameters", "DateTimeParameters")
 
@@ -35,15 +33,6 @@ PARAMETER_LISTS = ("StringParameters", "IntegerParameters", "DecimalParameters",
 def rls_tags(request: dict) -> list[dict[str, str]]:
     users = (request.get("UserConfiguration") or {}).get("AnonymousUsers") or [{}]
     return list(users[0].get("RowLevelPermissionTags") or [])
-
-
-def redact_request(request: dict) -> dict:
-    """A copy of a StartDashboardSnapshotJob request with every RLS tag value hidden (keys stay)."""
-    redacted = copy.deepcopy(request or {})
-    for user in (redacted.get("UserConfiguration") or {}).get("AnonymousUsers") or []:
-        for tag in user.get("RowLevelPermissionTags") or []:
-            tag["Value"] = REDACTED
-    return redacted
 
 
 def _file_groups(request: dict) -> list[dict]:

@@ -7,17 +7,16 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from exports import access, audit, history
+from exports import access, history, jobs
 from exports.downloads import DownloadUnavailable, export_file_download
 from exports.models import Export
+from exports.snapshot import redact
 
 PAGE_SIZE = 25
 
@@ -71,9 +70,7 @@ def _detail_context(request, export: Export) -> dict:
     return {
         "export": export,
         "words": history.describe_request(export, show_rls=privileged, names=names),
-        "request_json": json.dumps(
-            export.request if privileged else history.redact_request(export.request), indent=2, sort_keys=True
-        ),
+        "request_json": json.dumps(export.request if privileged else redact(export.request), indent=2, sort_keys=True),
         "files": files,
         "events": events,
         "privileged": privileged,
@@ -97,30 +94,13 @@ def _may_cancel(user, export: Export) -> bool:
     return export.status == Export.Status.PENDING and (export.user_id == user.pk or access.is_admin(user))
 
 
-def _cancel_pending(export: Export, *, actor, ip_address: str | None) -> bool:
-    """PENDING -> CANCELLED, compare-and-set. Uses the job lifecycle's service when it exists."""
-    try:
-        from exports.jobs import export_cancel  # the job lifecycle owns state transitions
-    except ImportError:
-        export_cancel = None
-    if export_cancel is not None:
-        return bool(export_cancel(export=export, actor=actor, ip_address=ip_address))
-    with transaction.atomic():
-        changed = Export.objects.filter(pk=export.pk, status=Export.Status.PENDING).update(
-            status=Export.Status.CANCELLED, finished_at=timezone.now(), next_action_at=None
-        )
-        if changed:
-            audit.record("export.cancelled", actor=actor, export=export, ip_address=ip_address)
-    return bool(changed)
-
-
 @login_required
 @require_POST
 def export_cancel(request, export_id):
     export = access.get_export_for_user(request.user, export_id)
     if export.user_id != request.user.pk and not access.is_admin(request.user):
         raise Http404("Only the requester can cancel an export.")
-    if _cancel_pending(export, actor=request.user, ip_address=_client_ip(request)):
+    if jobs.export_cancel(export=export, actor=request.user, ip_address=_client_ip(request)):
         messages.success(request, "Export cancelled.")
     else:
         messages.error(request, "This export can no longer be cancelled: it has left the portal's queue.")

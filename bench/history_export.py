@@ -1,0 +1,85 @@
+"""Time and peak Python memory of the auditor's streamed history (CSV, JSON Lines) as rows grow.
+
+    .venv/bin/python -m bench.history_export [--runs 3] [--sizes 10000,100000]
+
+Runs against a throwaway SQLite file (or DATABASE_URL if set: use a scratch database, rows are
+added). Time is the median of untraced runs; peak memory is tracemalloc's peak over one more run, so a flat figure
+across sizes means the stream never holds the history in memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import tracemalloc
+
+
+def _setup(tmp: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DEBUG", "true")
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["SQLITE_PATH"] = os.path.join(tmp, "bench.sqlite3")
+    os.environ["VAR_DIR"] = tmp
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _fill(total: int) -> None:
+    from django.contrib.auth import get_user_model
+
+    from exports.models import Export
+    from tests.history_factory import build_export, make_dashboard
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-user")
+    dashboard = make_dashboard()
+    missing = total - Export.objects.count()
+    for start in range(0, max(missing, 0), 5000):
+        batch = [build_export(user, dashboard, tags={"region": "EMEA"}) for _ in range(min(5000, missing - start))]
+        Export.objects.bulk_create(batch)
+
+
+def _consume(fmt: str, *, trace: bool) -> tuple[float, float, int]:
+    from exports.history import history_csv_lines, history_jsonl_lines
+
+    lines = history_csv_lines if fmt == "csv" else history_jsonl_lines
+    if trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    size = sum(len(chunk) for chunk in lines({}))
+    elapsed = time.perf_counter() - started
+    peak = 0.0
+    if trace:
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return elapsed, peak, size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sizes", default="10000,100000")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        _setup(tmp)
+        for total in sorted(int(s) for s in args.sizes.split(",")):
+            _fill(total)
+            for fmt in ("csv", "jsonl"):
+                # Time without tracemalloc (it slows allocation-heavy code); memory from one traced run.
+                runs = [_consume(fmt, trace=False) for _ in range(args.runs)]
+                seconds = statistics.median(r[0] for r in runs)
+                peak = _consume(fmt, trace=True)[1]
+                print(
+                    f"{fmt:5} rows={total:>7} median {seconds:6.2f} s  peak python memory {peak:6.1f} MiB"
+                    f"  output {runs[0][2] / 2**20:6.1f} MiB"
+                )
+
+
+if __name__ == "__main__":
+    main()
