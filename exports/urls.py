@@ -7,6 +7,7 @@ app_name = "exports"
 urlpatterns = [
     # catalog
     path("dashboards/", catalog.dashboard_list, name="dashboards"),
+    path("dashboards/<str:dashboard_id>/", catalog.dashboard_detail, name="dashboard"),
     # form
     path("exports/new/", form.export_new, name="new"),
     path("exports/new/files/", form.export_new_files, name="new_files"),
