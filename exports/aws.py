@@ -63,7 +63,8 @@ def translate(exc: Exception) -> AwsError:
 def _config() -> Config:
     # Few attempts here: long waits belong to Celery's countdowns, not to a blocked worker.
     return Config(
-        retries={"mode": "standard", "max_attempts": settings.AWS_MAX_ATTEMPTS},
+        # total_max_attempts counts the first try; botocore's max_attempts would count only retries.
+        retries={"mode": "standard", "total_max_attempts": settings.AWS_MAX_ATTEMPTS},
         connect_timeout=settings.AWS_CONNECT_TIMEOUT,
         read_timeout=settings.AWS_READ_TIMEOUT,
     )

@@ -25,14 +25,14 @@ ACCOUNT = "111122223333"
 @pytest.fixture
 def client(qs_local, settings):
     """The portal's own QuickSight client, without retries so every error surfaces."""
-    settings.AWS_MAX_ATTEMPTS = 0  # botocore: retries after the first attempt
+    settings.AWS_MAX_ATTEMPTS = 1  # one attempt in all: see errors directly
     aws.reset_clients()
     return aws.quicksight_client()
 
 
 def _client_with(settings, key_id: str, secret: str):
     settings.AWS_LOCAL_CREDENTIALS = (key_id, secret)
-    settings.AWS_MAX_ATTEMPTS = 0  # botocore: retries after the first attempt
+    settings.AWS_MAX_ATTEMPTS = 1  # one attempt in all: see errors directly
     aws.reset_clients()
     return aws.quicksight_client()
 
@@ -194,7 +194,7 @@ def test_a_wrong_secret_is_an_invalid_signature(qs_local, settings):
 
 
 def test_a_signature_for_another_region_is_refused(qs_local, settings):
-    settings.AWS_MAX_ATTEMPTS = 0  # botocore: retries after the first attempt
+    settings.AWS_MAX_ATTEMPTS = 1  # one attempt in all: see errors directly
     aws.reset_clients()
     client = aws.quicksight_client("eu-west-1")
     with pytest.raises(client.exceptions.ClientError) as raised:
@@ -358,7 +358,7 @@ def test_health_answers_without_credentials(qs_local):
 @pytest.mark.django_db(transaction=True)
 def test_the_portal_serves_the_same_api_under_quicksight_local(live_server, qs_local, settings):
     settings.QUICKSIGHT_ENDPOINT_URL = f"{live_server.url}/quicksight-local"
-    settings.AWS_MAX_ATTEMPTS = 0  # botocore: retries after the first attempt
+    settings.AWS_MAX_ATTEMPTS = 1  # one attempt in all: see errors directly
     aws.reset_clients()
     client = aws.quicksight_client()
 
@@ -384,7 +384,7 @@ def test_run_quicksight_local_serves_the_api_on_its_own_port(settings, tmp_path)
             assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
             time.sleep(0.1)
         settings.QUICKSIGHT_ENDPOINT_URL = f"http://127.0.0.1:{port}"
-        settings.AWS_MAX_ATTEMPTS = 0
+        settings.AWS_MAX_ATTEMPTS = 1
         aws.reset_clients()
 
         listed = aws.quicksight_client().list_dashboards(AwsAccountId=ACCOUNT)["DashboardSummaryList"]
