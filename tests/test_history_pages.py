@@ -86,7 +86,7 @@ def test_row_shows_outputs_queue_position_files_and_rerun(client, alice):
     page = client.get(reverse("exports:list")).content.decode()
     assert "PDF, 2 CSV" in page
     assert "Position 2 in the queue" in page
-    assert f"/exports/new/?rerun={waiting.pk}" in page
+    assert f"/exports/new/?dashboard=sales&amp;rerun={waiting.pk}" in page
     assert reverse("exports:download", args=[done.pk, 1]) in page
     assert "X-Amz-Signature" not in page and "s3://" not in page
 
