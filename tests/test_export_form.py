@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from exports.models import AuditEvent, Export, Grant
+from exports.models import AuditEvent, Export, Grant, RlsTagMapping
 from tests.factories import make_sales_catalog
 
 NEW = reverse("exports:new")
@@ -108,6 +108,8 @@ def test_choosing_a_dashboard_with_htmx_returns_only_the_builder(alice_client):
     assert "<html" not in html
     for part in ("files", "parameters", "destination", "preview", "add-pdf", "add-excel", "add-csv"):
         element(html, part)
+    assert text_of(html, "contents").startswith("Sales overview: 2 sheets")
+    assert "Monthly revenue (line chart: PDF only)" in text_of(html, "contents")
     # Nothing chosen yet: no error is shown beside the fields, the button says what is missing.
     assert "errorlist" not in element(html, "files")
     assert "disabled" in element(html, "submit-export")
@@ -291,6 +293,16 @@ def test_preview_masks_tag_values_and_no_tag_travels_in_the_form(alice_client):
     assert tags == [{"Key": "region", "Value": "•••"}]
     assert "EMEA" not in html
     assert "aws quicksight start-dashboard-snapshot-job" in html
+
+
+def test_admins_see_the_real_tag_values_in_the_preview(client, demo_users, sales):
+    admin = demo_users["admin"]
+    Grant.objects.create(dashboard=sales.dashboard, user=admin)
+    RlsTagMapping.objects.create(user=admin, tag_key="region", tag_value="*")
+    client.force_login(admin)
+    html = client.post(FILES, form(action="add:PDF"), **HTMX).content.decode()
+    tags = preview_request(html)["UserConfiguration"]["AnonymousUsers"][0]["RowLevelPermissionTags"]
+    assert tags == [{"Key": "region", "Value": "*"}]
 
 
 def test_posted_tags_are_ignored(alice_client):
