@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -163,30 +164,42 @@ class _QuickSight:
         return found
 
 
-def sync_dashboards(*, account_id: str, region: str, dashboard_id: str | None = None, actor=None) -> SyncReport:
-    """Bring the catalog of one account and region in line with QuickSight; one dashboard if given."""
+def sync_dashboards(
+    *,
+    account_id: str,
+    region: str,
+    dashboard_id: str | None = None,
+    dashboard_ids: Collection[str] | None = None,
+    actor=None,
+) -> SyncReport:
+    """Bring the catalog of one account and region in line with QuickSight; only some dashboards if given.
+
+    `actor` (an admin) is who the audit events name; a command run is the system.
+    """
     report = SyncReport(account_id, region)
+    wanted = {dashboard_id} if dashboard_id is not None else set(dashboard_ids) if dashboard_ids is not None else None
     quicksight = _QuickSight(account_id, region)
     try:
         summaries = quicksight.list_dashboards()
     except aws.AwsError as exc:
         log.warning("sync of %s/%s: ListDashboards failed: %s", account_id, region, exc.code)
-        report.dashboards.append(DashboardSync(dashboard_id or "*", error_code=exc.code, error=_reason(exc)))
+        what = ", ".join(sorted(wanted)) if wanted else "ListDashboards"
+        report.dashboards.append(DashboardSync(what, error_code=exc.code, error=_reason(exc)))
         return report
 
-    if dashboard_id is not None:
-        summaries = [s for s in summaries if s.get("DashboardId") == dashboard_id]
-        if not summaries and not _mark_gone(account_id, region, [dashboard_id], report, actor):
+    listed = {s["DashboardId"] for s in summaries}
+    if wanted is not None:
+        summaries = [s for s in summaries if s["DashboardId"] in wanted]
+        missing = sorted(wanted - listed)
+        known = _mark_gone(account_id, region, missing, report, actor)
+        for unknown in (m for m in missing if m not in known):
             report.dashboards.append(
                 DashboardSync(
-                    dashboard_id,
+                    unknown,
                     error_code="ResourceNotFoundException",
-                    error=f"QuickSight has no dashboard {dashboard_id} in {account_id}/{region}.",
+                    error=f"QuickSight has no dashboard {unknown} in {account_id}/{region}.",
                 )
             )
-        listed = None
-    else:
-        listed = {s["DashboardId"] for s in summaries}
 
     for summary in summaries:
         result = DashboardSync(summary["DashboardId"], summary.get("Name", ""))
@@ -206,7 +219,7 @@ def sync_dashboards(*, account_id: str, region: str, dashboard_id: str | None = 
             result.error_code, result.error = "UnexpectedResponse", f"QuickSight's answer could not be read: {exc!r}"
         report.dashboards.append(result)
 
-    if listed is not None:
+    if wanted is None:
         known = Dashboard.objects.filter(aws_account_id=account_id, region=region, is_stale=False)
         _mark_gone(
             account_id,
@@ -223,11 +236,11 @@ def _reason(exc: aws.AwsError) -> str:
     return f"{exc.message or exc.user_message}{later}"
 
 
-def _mark_gone(account_id: str, region: str, dashboard_ids: list[str], report: SyncReport, actor) -> bool:
-    """Mark dashboards QuickSight no longer lists as stale; True if any of them was in the catalog."""
-    found = False
+def _mark_gone(account_id: str, region: str, dashboard_ids: list[str], report: SyncReport, actor) -> set[str]:
+    """Mark dashboards QuickSight no longer lists as stale; returns the ids that were in the catalog."""
+    found = set()
     for dashboard in Dashboard.objects.filter(aws_account_id=account_id, region=region, dashboard_id__in=dashboard_ids):
-        found = True
+        found.add(dashboard.dashboard_id)
         if dashboard.is_stale:
             continue
         with transaction.atomic():

@@ -231,7 +231,7 @@ def test_list_dashboards_refused_is_one_failure(stub):
 
     report = sync()
 
-    assert [(d.dashboard_id, d.error_code) for d in report.dashboards] == [("*", "AccessDeniedException")]
+    assert [(d.dashboard_id, d.error_code) for d in report.dashboards] == [("ListDashboards", "AccessDeniedException")]
 
 
 def test_an_unknown_dashboard_id_is_reported(stub):

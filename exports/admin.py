@@ -1,0 +1,345 @@
+"""The admin: the catalog (synced from QuickSight), grants, RLS tag mappings, S3 destinations.
+
+Catalog rows come from QuickSight: their ids are read-only and they are never deleted here
+(exports point at them; a sync marks what disappeared as stale). Every add, change and delete of a
+grant, mapping or destination writes an audit event with the values before and after, in the
+transaction of the change.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+
+from exports import audit
+from exports.access import granted_dashboards
+from exports.models import (
+    Dashboard,
+    DashboardParameter,
+    Grant,
+    RlsTagMapping,
+    S3Destination,
+    Sheet,
+    Visual,
+)
+from exports.rls import effective_identity, export_blocker
+from exports.sync import sync_dashboards
+
+SYNCED_DASHBOARD_FIELDS = (
+    "aws_account_id",
+    "region",
+    "dashboard_id",
+    "arn",
+    "version_number",
+    "rls_tag_keys",
+    "last_synced_at",
+    "is_stale",
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Synced from QuickSight: shown, never edited or deleted by hand."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def _formats(visual: Visual) -> str:
+    return "PDF, CSV, Excel" if visual.is_tabular else "PDF only"
+
+
+class SheetInline(ReadOnlyInline):
+    """Each sheet with its visuals (Django has no nested inlines; the sheet's own page has a Visual inline)."""
+
+    model = Sheet
+    fields = ("position", "sheet_id", "name", "visual_list", "is_stale")
+    readonly_fields = fields
+    show_change_link = True
+
+    @admin.display(description="Visuals")
+    def visual_list(self, sheet: Sheet) -> str:
+        rows = format_html_join(
+            "",
+            '<li class="{}">{} <code>{}</code> · {} · {}{}</li>',
+            (
+                (
+                    "stale" if v.is_stale else "",
+                    v.title or v.visual_id,
+                    v.visual_id,
+                    v.visual_type,
+                    _formats(v),
+                    " · stale" if v.is_stale else "",
+                )
+                for v in sheet.visuals.all()
+            ),
+        )
+        return format_html('<ul class="visuals">{}</ul>', rows) if rows else "none"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("visuals")
+
+
+class VisualInline(ReadOnlyInline):
+    model = Visual
+    fields = ("position", "visual_id", "title", "visual_type", "formats", "is_stale")
+    readonly_fields = fields
+
+    @admin.display(description="Formats")
+    def formats(self, visual: Visual) -> str:
+        return _formats(visual)
+
+
+class ParameterInline(ReadOnlyInline):
+    model = DashboardParameter
+    fields = ("name", "param_type", "multi_valued", "default_values", "is_stale")
+    readonly_fields = fields
+
+
+@admin.register(Dashboard)
+class DashboardAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "dashboard_id",
+        "aws_account_id",
+        "region",
+        "version_number",
+        "rls_keys",
+        "last_synced_at",
+        "is_stale",
+    )
+    list_filter = ("is_stale", "region", "aws_account_id")
+    search_fields = ("name", "dashboard_id", "arn", "sheets__name", "sheets__visuals__title")
+    inlines = [SheetInline, ParameterInline]
+    change_form_template = "admin/exports/dashboard/change_form.html"
+    actions = ["sync_from_quicksight"]
+
+    @admin.display(description="RLS tag keys")
+    def rls_keys(self, dashboard: Dashboard) -> str:
+        return ", ".join(dashboard.rls_tag_keys) or "none"
+
+    def get_readonly_fields(self, request, obj=None):
+        # A dashboard typed in by hand still needs its ids once; after that they belong to QuickSight.
+        return SYNCED_DASHBOARD_FIELDS if obj else ("rls_tag_keys", "last_synced_at", "is_stale")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # history points at dashboards: a sync marks them stale instead
+
+    def get_urls(self):
+        return [
+            path(
+                "rls-preview/",
+                self.admin_site.admin_view(self.rls_preview_view),
+                name="exports_dashboard_rls_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.action(description="Sync from QuickSight", permissions=["change"])
+    def sync_from_quicksight(self, request, queryset) -> None:
+        wanted: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for account_id, region, dashboard_id in queryset.values_list("aws_account_id", "region", "dashboard_id"):
+            wanted[(account_id, region)].append(dashboard_id)
+        for (account_id, region), dashboard_ids in sorted(wanted.items()):
+            report = sync_dashboards(
+                account_id=account_id, region=region, dashboard_ids=dashboard_ids, actor=request.user
+            )
+            for result in report.dashboards:
+                if result.ok:
+                    self.message_user(request, f"Synced {result.line()}", messages.SUCCESS)
+                else:
+                    self.message_user(request, f"Not synced: {result.line()}", messages.ERROR)
+            for dashboard_id in report.gone:
+                self.message_user(request, f"{dashboard_id}: gone from QuickSight, marked stale", messages.WARNING)
+
+    def rls_preview_view(self, request):
+        if not self.has_view_permission(request) or not request.user.has_perm("exports.view_rlstagmapping"):
+            raise PermissionDenied
+        form = RlsPreviewForm(request.GET or None)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Effective RLS identity",
+            "opts": self.model._meta,
+            "form": form,
+        }
+        if form.is_valid():
+            user, dashboard = form.cleaned_data["user"], form.cleaned_data["dashboard"]
+            identity = effective_identity(user, dashboard)
+            context.update(
+                preview_user=user,
+                dashboard=dashboard,
+                identity=identity,
+                tags=[
+                    {"key": key, "value": value, "source": identity.sources[key], "used": key in dashboard.rls_tag_keys}
+                    for key, value in sorted(identity.tags.items())
+                ],
+                overridden=[c for c in identity.candidates if not c.used],
+                blocker=export_blocker(identity, dashboard),
+                granted=granted_dashboards(user).filter(pk=dashboard.pk).exists(),
+            )
+        return TemplateResponse(request, "admin/exports/rls_preview.html", context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["rls_preview_url"] = (
+                reverse("admin:exports_dashboard_rls_preview") + "?" + urlencode({"dashboard": obj.pk})
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+class RlsPreviewForm(forms.Form):
+    user = forms.ModelChoiceField(queryset=get_user_model().objects.order_by("username"))
+    dashboard = forms.ModelChoiceField(queryset=Dashboard.objects.order_by("name"))
+
+
+@admin.register(Sheet)
+class SheetAdmin(admin.ModelAdmin):
+    list_display = ("name", "sheet_id", "dashboard", "position", "is_stale")
+    list_filter = ("is_stale", "dashboard")
+    list_select_related = ("dashboard",)
+    search_fields = ("name", "sheet_id", "dashboard__name", "visuals__title", "visuals__visual_id")
+    readonly_fields = ("dashboard", "sheet_id", "name", "position", "is_stale")
+    inlines = [VisualInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- grants, mappings, destinations: audited ---
+
+
+def _subject_values(obj) -> dict[str, Any]:
+    return {"user": obj.user.get_username() if obj.user_id else None, "group": obj.group.name if obj.group_id else None}
+
+
+def _dashboard_value(dashboard: Dashboard | None) -> str | None:
+    return f"{dashboard.aws_account_id}/{dashboard.region}/{dashboard.dashboard_id}" if dashboard else None
+
+
+def audit_values(obj) -> dict[str, Any]:
+    """What an auditor needs to see of one grant, mapping or destination."""
+    if isinstance(obj, Grant):
+        return {"dashboard": _dashboard_value(obj.dashboard), **_subject_values(obj)}
+    if isinstance(obj, RlsTagMapping):
+        return {
+            **_subject_values(obj),
+            "dashboard": _dashboard_value(obj.dashboard if obj.dashboard_id else None),
+            "tag_key": obj.tag_key,
+            "tag_value": obj.tag_value,
+        }
+    if isinstance(obj, S3Destination):
+        return {
+            "name": obj.name,
+            "bucket_name": obj.bucket_name,
+            "bucket_prefix": obj.bucket_prefix,
+            "region": obj.region,
+            "allowed_groups": sorted(obj.allowed_groups.values_list("name", flat=True)) if obj.pk else [],
+        }
+    raise TypeError(f"no audit values for {type(obj).__name__}")
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Writes `<audit_name>.created|changed|deleted` with before and after, inside the admin's transaction."""
+
+    audit_name = ""
+
+    def _record(self, request, verb: str, obj, before, after) -> None:
+        audit.record(
+            f"{self.audit_name}.{verb}",
+            actor=request.user,
+            target=obj,
+            data={"before": before, "after": after},
+            ip_address=request.META.get("REMOTE_ADDR") or None,
+        )
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Read what the database holds now, not the form's instance (already holding the new values).
+        obj._audit_before = audit_values(type(obj).objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)  # many-to-many values land here
+        obj = form.instance
+        before = getattr(obj, "_audit_before", None)
+        after = audit_values(obj)
+        if before != after:
+            self._record(request, "changed" if change else "created", obj, before, after)
+
+    def delete_model(self, request, obj) -> None:
+        with transaction.atomic():
+            self._record(request, "deleted", obj, audit_values(obj), None)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            for obj in queryset:
+                self._record(request, "deleted", obj, audit_values(obj), None)
+            super().delete_queryset(request, queryset)
+
+
+@admin.register(Grant)
+class GrantAdmin(AuditedAdmin):
+    audit_name = "grant"
+    list_display = ("dashboard", "user", "group", "created_at")
+    list_filter = ("dashboard", "group")
+    list_select_related = ("dashboard", "user", "group")
+    search_fields = ("dashboard__name", "dashboard__dashboard_id", "user__username", "group__name")
+    autocomplete_fields = ("dashboard", "user", "group")
+    fields = ("dashboard", "user", "group")
+
+
+@admin.register(RlsTagMapping)
+class RlsTagMappingAdmin(AuditedAdmin):
+    audit_name = "rls_mapping"
+    list_display = ("tag_key", "tag_value", "user", "group", "scope")
+    list_filter = ("tag_key", "group", "dashboard")
+    list_select_related = ("dashboard", "user", "group")
+    search_fields = ("tag_key", "tag_value", "user__username", "group__name", "dashboard__name")
+    autocomplete_fields = ("dashboard", "user", "group")
+    fields = ("user", "group", "dashboard", "tag_key", "tag_value")
+    change_list_template = "admin/exports/rlstagmapping/change_list.html"
+
+    @admin.display(description="Applies to", ordering="dashboard__name")
+    def scope(self, mapping: RlsTagMapping) -> str:
+        return mapping.dashboard.name if mapping.dashboard_id else "every dashboard"
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "rls_preview_url": reverse("admin:exports_dashboard_rls_preview")}
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(S3Destination)
+class S3DestinationAdmin(AuditedAdmin):
+    audit_name = "destination"
+    list_display = ("name", "bucket_name", "bucket_prefix", "region", "groups")
+    list_filter = ("region", "allowed_groups")
+    search_fields = ("name", "bucket_name", "allowed_groups__name")
+    filter_horizontal = ("allowed_groups",)
+
+    @admin.display(description="Allowed groups")
+    def groups(self, destination: S3Destination) -> str:
+        return format_html_join(", ", "{}", ((g.name,) for g in destination.allowed_groups.all())) or "nobody"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("allowed_groups")
