@@ -1,4 +1,4 @@
-"""Demo users, groups and RLS mappings for local use. Idempotent; refuses to run in production."""
+"""Demo users, groups, RLS mappings and catalog for local use. Idempotent; refuses to run in production."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 
-from exports.models import RlsTagMapping
+from exports.models import Dashboard, Grant, RlsTagMapping
+from exports.sync import SyncReport, sync_dashboards
 
 ANALYSTS = "Analysts"
 AUDITORS = "Auditors"
@@ -27,13 +29,28 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
+        parser.add_argument("--no-catalog", action="store_true", help="Do not sync and grant the demo catalog.")
 
-    def handle(self, *args, force: bool = False, **options):
+    def handle(self, *args, force: bool = False, no_catalog: bool = False, **options):
         if not settings.DEBUG and not force:
             raise CommandError("seed_demo creates users with known passwords: it runs only with DEBUG on, or --force.")
         with transaction.atomic():
             seed_users()
         self.stdout.write(self.style.SUCCESS(f"Demo users ready: {', '.join(DEMO_USERS)}"))
+        if no_catalog:
+            return
+        if not uses_embedded_quicksight():
+            self.stdout.write(
+                "QuickSight is not the embedded quicksight_local: run `manage.py sync_dashboards` and grant "
+                "dashboards in the admin."
+            )
+            return
+        report = seed_catalog()
+        for line in report.lines():
+            self.stdout.write(line)
+        if not report.ok:
+            raise CommandError("The demo catalog could not be synced; see above.")
+        self.stdout.write(self.style.SUCCESS(f"Demo catalog ready and granted to {ANALYSTS}."))
 
 
 def seed_users() -> None:
@@ -55,3 +72,30 @@ def seed_users() -> None:
             RlsTagMapping.objects.update_or_create(
                 user=user, dashboard=None, tag_key=key, defaults={"tag_value": value}
             )
+
+
+def uses_embedded_quicksight() -> bool:
+    """QUICKSIGHT_ENDPOINT_URL left at its default: quicksight_local mounted inside the portal."""
+    return settings.QUICKSIGHT_ENDPOINT_URL.rstrip("/").endswith("/quicksight-local")
+
+
+def seed_catalog() -> SyncReport:
+    """Sync the demo catalog from quicksight_local and grant every synced dashboard to Analysts.
+
+    The portal that mounts quicksight_local is usually not running yet (seed_demo runs first), so
+    the same service answers on a free port in a background thread for the length of the sync.
+    """
+    from quicksight_local.server import serve_in_thread
+
+    with serve_in_thread() as (url, _state), override_settings(QUICKSIGHT_ENDPOINT_URL=url):
+        report = sync_dashboards(
+            account_id=settings.QUICKSIGHT_LOCAL_ACCOUNT_ID, region=settings.QUICKSIGHT_LOCAL_REGION
+        )
+    analysts = Group.objects.get(name=ANALYSTS)
+    synced = [d.dashboard_id for d in report.dashboards if d.ok]
+    dashboards = Dashboard.objects.filter(
+        aws_account_id=report.account_id, region=report.region, dashboard_id__in=synced
+    )
+    for dashboard in dashboards:
+        Grant.objects.get_or_create(dashboard=dashboard, group=analysts)
+    return report

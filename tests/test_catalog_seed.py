@@ -1,0 +1,39 @@
+"""seed_demo: with the embedded quicksight_local, the demo catalog is synced and granted to Analysts."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from exports import access
+from exports.models import Dashboard, Grant
+
+
+@pytest.fixture
+def embedded(settings):
+    settings.DEBUG = True
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.QUICKSIGHT_ENDPOINT_URL = "http://127.0.0.1:8000/quicksight-local"
+    settings.QUICKSIGHT_MAX_CALLS_PER_SECOND = 1000
+
+
+def test_seed_demo_syncs_and_grants_the_demo_catalog_once(embedded, db, capsys, django_user_model):
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    out = capsys.readouterr().out
+    assert "sales-overview: 15 added" in out and "sales-overview: 0 added, 0 changed, 15 unchanged" in out
+    assert set(Dashboard.objects.values_list("dashboard_id", flat=True)) == {"sales-overview", "support-ops"}
+    assert Grant.objects.count() == 2 and set(Grant.objects.values_list("group__name", flat=True)) == {"Analysts"}
+    alice, carol = django_user_model.objects.get(username="alice"), django_user_model.objects.get(username="carol")
+    assert access.granted_dashboards(alice).count() == 2
+    assert not access.granted_dashboards(carol).exists()
+
+
+def test_seed_demo_leaves_a_real_quicksight_alone(embedded, settings, db, capsys):
+    settings.QUICKSIGHT_ENDPOINT_URL = "aws"
+
+    call_command("seed_demo")
+
+    assert "run `manage.py sync_dashboards`" in capsys.readouterr().out
+    assert not Dashboard.objects.exists()
