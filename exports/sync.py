@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from botocore.paginate import TokenEncoder
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.html import strip_tags
 
@@ -214,6 +214,9 @@ def sync_dashboards(
         except aws.AwsError as exc:
             log.warning("sync of dashboard %s failed: %s", result.dashboard_id, exc.code)
             result.error_code, result.error = exc.code, _reason(exc)
+        except IntegrityError:
+            # Another sync wrote the same rows meanwhile; this dashboard's transaction rolled back.
+            result.error_code, result.error = "ConcurrentSync", "Another sync changed this dashboard; run again."
         except (SyncProblem, KeyError, TypeError, StopIteration) as exc:
             log.warning("sync of dashboard %s: unexpected answer: %r", result.dashboard_id, exc)
             result.error_code, result.error = "UnexpectedResponse", f"QuickSight's answer could not be read: {exc!r}"
