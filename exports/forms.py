@@ -180,10 +180,6 @@ class FileRow:
     ordered: list[CatalogVisual | str]
     errors: list[Problem] = field(default_factory=list)
 
-    @property
-    def visual(self) -> str:
-        return self.visuals[0] if self.visuals else ""
-
 
 def _choices(catalog: Catalog, chosen: list[str]) -> list[SheetChoices]:
     return [

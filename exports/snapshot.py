@@ -434,13 +434,15 @@ def build_request(
     )
 
 
+_SECTIONS = ("spec", "dashboard", "identity", "files", "parameters", "destination")
+
+
 def _spec_order(problem: Problem) -> tuple[int, int]:
     """Problems in the order of the form: dashboard, identity, files one by one, parameters, destination."""
-    if match := re.match(r"files\[(\d+)\]", problem.field):
-        return 3, int(match[1])
-    sections = ["dashboard", "identity", "files", "", "parameters", "destination"]
     head = re.split(r"[.\[]", problem.field)[0]
-    return (sections.index(head) if head in sections else len(sections)), 0
+    file_index = re.match(r"files\[(\d+)\]", problem.field)
+    section = _SECTIONS.index(head) if head in _SECTIONS else len(_SECTIONS)
+    return section, int(file_index[1]) + 1 if file_index else 0
 
 
 def _selections(file: FileSpec, i: int, catalog: Catalog) -> tuple[list[dict], list[Problem]]:

@@ -22,6 +22,9 @@ def order_of(page, index: int) -> list[str]:
 def test_alice_builds_pdf_excel_and_csv_with_mouse_and_keyboard_and_submits(demo_users, login, live_server):
     make_sales_catalog()
     page = login("alice")
+    # A CSP violation or a failed htmx request shows up here.
+    console_errors = []
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
     page.goto(f"{live_server.url}/exports/new/")
 
     page.select_option("#id_dashboard", "sales")
@@ -91,6 +94,8 @@ def test_alice_builds_pdf_excel_and_csv_with_mouse_and_keyboard_and_submits(demo
 
     page.locator("#submit-export").click()
     page.wait_for_url(re.compile(r".*/exports/[0-9a-f-]{36}/$"))
+
+    assert console_errors == []
 
     export = Export.objects.get()
     assert export.user.username == "alice"

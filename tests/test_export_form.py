@@ -8,7 +8,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from exports.forms import move_visual
 from exports.models import AuditEvent, Export, Grant, RlsTagMapping
+from exports.snapshot import load_catalog
 from tests.factories import make_sales_catalog
 
 NEW = reverse("exports:new")
@@ -388,3 +390,17 @@ def test_user_with_an_rls_blocker_sees_the_reason_and_cannot_submit(client, caro
     assert response.status_code == 200
     assert "you have none for it yet" in text_of(response.content.decode(), "blocker")
     assert Export.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("order", "position", "delta", "expected"),
+    [
+        (["order-lines", "returns", "revenue-pivot"], 1, -1, ["returns", "order-lines", "revenue-pivot"]),
+        (["order-lines", "returns", "revenue-pivot"], 1, 1, ["revenue-pivot", "order-lines", "returns"]),
+        (["order-lines", "returns", "revenue-pivot"], 0, -1, ["order-lines", "returns", "revenue-pivot"]),
+        (["order-lines", "returns", "revenue-pivot"], 2, 1, ["order-lines", "returns", "revenue-pivot"]),
+        (["order-lines", "returns", "revenue-pivot"], 9, 1, ["order-lines", "returns", "revenue-pivot"]),
+    ],
+)
+def test_moving_a_worksheet_keeps_each_sheets_visuals_together(sales, order, position, delta, expected):
+    assert move_visual(list(order), position, delta, load_catalog(sales.dashboard)) == expected
