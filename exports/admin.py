@@ -36,6 +36,7 @@ from exports.rls import effective_identity, export_blocker
 from exports.sync import sync_dashboards
 
 SYNCED_DASHBOARD_FIELDS = (
+    "name",
     "aws_account_id",
     "region",
     "dashboard_id",

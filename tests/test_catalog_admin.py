@@ -53,7 +53,7 @@ def test_dashboard_page_shows_sheets_visuals_and_parameters_with_ids_read_only(a
     assert "Summary" in html and "Detail" in html
     assert "Revenue by region" in html and "<code>margin-bars</code>" in html and "PDF only" in html
     assert "MinQuantity" in html
-    assert 'name="dashboard_id"' not in html and 'name="aws_account_id"' not in html
+    assert 'name="dashboard_id"' not in html and 'name="aws_account_id"' not in html and 'name="name"' not in html
     assert "Preview RLS identity" in html
 
 

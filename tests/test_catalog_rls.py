@@ -243,3 +243,11 @@ def test_preview_shows_the_blocker_for_an_outsider(admin_client, carol, sales):
     assert "Export blocked:" in html and "you have none for it yet" in html
     assert "The dashboard is not granted to carol" in html
     assert "No tag applies to this user for this dashboard." in html
+
+
+def test_preview_says_when_only_the_grant_is_missing(admin_client, carol, sales):
+    RlsTagMapping.objects.create(user=carol, tag_key="region", tag_value="APAC")
+
+    html = preview(admin_client, carol, sales)
+
+    assert "Export not possible:" in html and "with a grant, this identity could export it" in html
