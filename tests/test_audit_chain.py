@@ -7,7 +7,6 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
-import exports.admin_history  # noqa: F401  (registered by exports/admin.py too; imported here before the URLconf)
 from exports import audit
 from exports.models import AuditEvent
 from tests.services import skip_or_fail
