@@ -276,3 +276,16 @@ def test_audit_log_lists_events_for_auditors(client, alice, audra):
     assert client.get(reverse("exports:audit_events")).status_code == 403
     client.force_login(audra)
     assert "export.created" in client.get(reverse("exports:audit_events")).content.decode()
+
+
+@pytest.mark.parametrize("events", [3, 80])
+def test_audit_log_runs_constant_queries(client, alice, audra, django_assert_max_num_queries, events):
+    from exports import audit
+
+    export = make_export(alice, make_dashboard())
+    for n in range(events):
+        audit.record("test.step", actor=alice, export=export, data={"n": n})
+    client.force_login(audra)
+    with django_assert_max_num_queries(6):
+        response = client.get(reverse("exports:audit_events"))
+    assert response.content.decode().count("test.step") == min(events, 50)
