@@ -100,14 +100,16 @@ def export_cancel(request, export_id):
     export = access.get_export_for_user(request.user, export_id)
     if export.user_id != request.user.pk and not access.is_admin(request.user):
         raise Http404("Only the requester can cancel an export.")
-    if jobs.export_cancel(export=export, actor=request.user, ip_address=_client_ip(request)):
-        messages.success(request, "Export cancelled.")
-    else:
-        messages.error(request, "This export can no longer be cancelled: it has left the portal's queue.")
+    cancelled = jobs.export_cancel(export=export, actor=request.user, ip_address=_client_ip(request))
     if request.htmx:
+        # The row itself shows the outcome: Cancelled, or the state the export moved on to.
         export = history.decorate_one(Export.objects.select_related("dashboard").get(pk=export.pk))
         html = render_to_string("exports/export_list.html#export-row", {"export": export}, request=request)
         return HttpResponseStopPolling(html) if export.is_terminal else HttpResponse(html)
+    if cancelled:
+        messages.success(request, "Export cancelled.")
+    else:
+        messages.error(request, "This export can no longer be cancelled: it has left the portal's queue.")
     return redirect("exports:detail", export_id=export.pk)
 
 
