@@ -146,6 +146,10 @@ class Grant(_UserOrGroup):
 
     def clean(self) -> None:
         self._clean_subject()
+        same = Grant.objects.filter(dashboard_id=self.dashboard_id, user_id=self.user_id, group_id=self.group_id)
+        if self.dashboard_id and same.exclude(pk=self.pk).exists():
+            field = "user" if self.user_id else "group"
+            raise ValidationError({field: f"The {self.subject} already has {self.dashboard}."})
 
 
 class RlsTagMapping(_UserOrGroup):

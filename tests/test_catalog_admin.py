@@ -254,3 +254,12 @@ def test_sync_action_reports_a_refused_account_as_an_error(admin_client, qs_loca
     assert "Not synced: elsewhere: FAILED AccessDeniedException" in response.content.decode()
     other.refresh_from_db()
     assert other.name == "Elsewhere" and not other.is_stale
+
+
+def test_a_second_grant_of_the_same_dashboard_is_refused_by_name(admin_client, sales):
+    analysts = Group.objects.get(name="Analysts")
+
+    response = admin_client.post("/admin/exports/grant/add/", {"dashboard": sales.pk, "group": analysts.pk})
+
+    assert "The group Analysts already has Sales overview." in response.content.decode()
+    assert Grant.objects.filter(dashboard=sales).count() == 1
