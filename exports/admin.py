@@ -137,9 +137,16 @@ class DashboardAdmin(admin.ModelAdmin):
     def rls_keys(self, dashboard: Dashboard) -> str:
         return ", ".join(dashboard.rls_tag_keys) or "none"
 
+    @admin.display(description="Granted to")
+    def granted_to(self, dashboard: Dashboard) -> str:
+        grants = dashboard.grants.select_related("user", "group").order_by("group__name", "user__username")
+        url = reverse("admin:exports_grant_changelist") + "?" + urlencode({"dashboard__id__exact": dashboard.pk})
+        subjects = format_html_join(", ", "{}", ((g.subject,) for g in grants)) or "nobody"
+        return format_html('{} (<a href="{}">grants</a>)', subjects, url)
+
     def get_readonly_fields(self, request, obj=None):
         # A dashboard typed in by hand still needs its ids once; after that they belong to QuickSight.
-        return SYNCED_DASHBOARD_FIELDS if obj else ("rls_tag_keys", "last_synced_at", "is_stale")
+        return (*SYNCED_DASHBOARD_FIELDS, "granted_to") if obj else ("rls_tag_keys", "last_synced_at", "is_stale")
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # history points at dashboards: a sync marks them stale instead

@@ -55,6 +55,9 @@ def test_dashboard_page_shows_sheets_visuals_and_parameters_with_ids_read_only(a
     assert "MinQuantity" in html
     assert 'name="dashboard_id"' not in html and 'name="aws_account_id"' not in html and 'name="name"' not in html
     assert "Preview RLS identity" in html
+    assert "group Analysts (" in html
+    grants = admin_client.get(f"/admin/exports/grant/?dashboard__id__exact={sales.pk}")
+    assert grants.status_code == 200 and "1 grant" in grants.content.decode()
 
 
 def test_sheet_page_has_the_visual_inline(admin_client, sales):
