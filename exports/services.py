@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from exports import audit
+from exports import audit, jobs
 from exports.models import Export
 from exports.snapshot import SnapshotRequestInvalid, build_request, parse_spec, request_to_json
 
@@ -49,4 +49,5 @@ def export_create(*, user, spec: Any, ip_address: str | None = None) -> Export:
             },
             ip_address=ip_address,
         )
+        jobs.export_enqueue(export)  # sends submit_export once this transaction commits
     return export

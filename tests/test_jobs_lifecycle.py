@@ -401,3 +401,20 @@ def test_poll_countdown_doubles_from_two_seconds_to_a_thirty_second_cap(settings
     assert 1.6 <= waits[0] <= 2.0 and 24 <= waits[-1] <= 30
     assert all(later >= earlier * 0.8 for earlier, later in zip(waits, waits[1:], strict=False))
     assert [min(30, 2 * 2**n) / 2 <= jobs.backoff(n) <= min(30, 2 * 2**n) for n in range(8)] == [True] * 8
+
+
+@pytest.mark.django_db
+def test_export_create_wakes_the_worker_only_once_committed(alice, monkeypatch, django_capture_on_commit_callbacks):
+    from exports.services import export_create
+    from tests.factories import make_sales_catalog
+
+    make_sales_catalog()
+    sent = []
+    monkeypatch.setattr(jobs, "_send", lambda task, export_id, countdown=None: sent.append((task.name, export_id)))
+    spec = {"dashboard": "sales", "files": [{"format": "CSV", "visual": "top-products"}]}
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        export = export_create(user=alice, spec=spec)
+        assert sent == []
+
+    assert sent == [("exports.tasks.submit_export", export.pk)]
