@@ -72,6 +72,7 @@ class SyncReport:
     region: str
     dashboards: list[DashboardSync] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)  # dashboards marked stale: no longer in QuickSight
+    listing_failed: bool = False  # ListDashboards itself failed: nothing was synced
 
     @property
     def failed(self) -> list[DashboardSync]:
@@ -90,6 +91,9 @@ class SyncReport:
     def lines(self) -> list[str]:
         out = [d.line() for d in self.dashboards]
         out += [f"{dashboard_id}: gone from QuickSight, marked stale" for dashboard_id in self.gone]
+        if self.listing_failed:
+            out.append(f"Nothing synced in {self.account_id}/{self.region}: QuickSight did not list its dashboards.")
+            return out
         t = self.totals()
         out.append(
             f"{len(self.dashboards)} dashboard(s) in {self.account_id}/{self.region}: {t['added']} added, "
@@ -185,6 +189,7 @@ def sync_dashboards(
         log.warning("sync of %s/%s: ListDashboards failed: %s", account_id, region, exc.code)
         what = ", ".join(sorted(wanted)) if wanted else "ListDashboards"
         report.dashboards.append(DashboardSync(what, error_code=exc.code, error=_reason(exc)))
+        report.listing_failed = True
         return report
 
     listed = {s["DashboardId"] for s in summaries}

@@ -188,13 +188,31 @@ def test_command_defaults_to_the_local_account_and_region(qs, db, settings, caps
 
 
 def test_command_fails_when_quicksight_refuses(qs, db, capsys):
-    with pytest.raises(CommandError, match="1 dashboard\\(s\\) could not be synced"):
+    with pytest.raises(CommandError, match="QuickSight did not list the dashboards"):
         call_command("sync_dashboards", "--account", "999999999999", "--region", REGION)
 
-    assert "FAILED AccessDeniedException" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ListDashboards: FAILED AccessDeniedException" in out
+    assert "Nothing synced in 999999999999/us-east-1" in out
     assert not Dashboard.objects.exists()
 
 
 def test_command_names_the_option_it_refuses(db):
     with pytest.raises(CommandError, match="--account: An AWS account id is exactly 12 digits"):
         call_command("sync_dashboards", "--account", "12345")
+
+
+def test_command_exits_non_zero_when_one_dashboard_fails(qs, db, capsys, edit_catalog):
+    # A visual without an id: QuickSight's answer cannot become a catalog row.
+    broken_sheet = dataclasses.replace(
+        load_catalog().dashboards["support-ops"].sheets[0],
+        visuals=(dataclasses.replace(load_catalog().dashboards["support-ops"].sheets[0].visuals[0], visual_id=""),),
+    )
+    edit_catalog("support-ops", lambda d: dataclasses.replace(d, sheets=(broken_sheet,)))
+
+    with pytest.raises(CommandError, match="1 dashboard\\(s\\) could not be synced"):
+        call_command("sync_dashboards", "--account", ACCOUNT, "--region", REGION)
+
+    out = capsys.readouterr().out
+    assert "sales-overview: 15 added" in out and "support-ops: FAILED UnexpectedResponse" in out
+    assert list(Dashboard.objects.values_list("dashboard_id", flat=True)) == ["sales-overview"]

@@ -29,6 +29,15 @@ class Command(BaseCommand):
         report = sync_dashboards(account_id=account, region=region, dashboard_id=dashboard)
         for line in report.lines():
             self.stdout.write(line)
+        if report.listing_failed and report.dashboards[0].error_code == "EndpointConnectionError":
+            self.stdout.write(
+                "The embedded quicksight_local answers only while the portal runs (make run); "
+                "seed_demo syncs the demo catalog without it."
+                if settings.QUICKSIGHT_ENDPOINT_URL.rstrip("/").endswith("/quicksight-local")
+                else f"Nothing answers at QUICKSIGHT_ENDPOINT_URL={settings.QUICKSIGHT_ENDPOINT_URL}."
+            )
+        if report.listing_failed:
+            raise CommandError("QuickSight did not list the dashboards; see above.")
         if not report.ok:
             raise CommandError(f"{len(report.failed)} dashboard(s) could not be synced; see above.")
         self.stdout.write(self.style.SUCCESS("Sync complete."))
