@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from exports.models import AuditChainHead, AuditEvent
@@ -53,7 +54,9 @@ def record(
         head, _ = AuditChainHead.objects.get_or_create(pk=1)
         # The UPDATE takes the write lock (row lock on PostgreSQL, database lock on SQLite)
         # before we read the last hash, so two writers can never chain onto the same event.
-        AuditChainHead.objects.filter(pk=1).update(seq=head.seq)
+        # F("seq"), not the value read above: a writer that waited for the lock must not put back
+        # the stale seq it read before the previous writer committed (PostgreSQL, READ COMMITTED).
+        AuditChainHead.objects.filter(pk=1).update(seq=F("seq"))
         head.refresh_from_db()
         event = AuditEvent(
             seq=head.seq + 1,
