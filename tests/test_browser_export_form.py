@@ -92,10 +92,10 @@ def test_alice_builds_pdf_excel_and_csv_with_mouse_and_keyboard_and_submits(demo
     assert re.search(r'"IntegerParameters": \[\s*\{\s*"Name": "MinQuantity",\s*"Values": \[\s*2\s*\]', preview)
     expect(page.get_by_role("button", name="Copy as AWS CLI input JSON")).to_be_visible()
 
+    assert console_errors == []
+
     page.locator("#submit-export").click()
     page.wait_for_url(re.compile(r".*/exports/[0-9a-f-]{36}/$"))
-
-    assert console_errors == []
 
     export = Export.objects.get()
     assert export.user.username == "alice"
