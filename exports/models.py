@@ -241,15 +241,16 @@ class S3Destination(models.Model):
         return self.name
 
     def clean(self) -> None:
+        errors = {}
         if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", self.bucket_name or ""):
-            raise ValidationError(
-                {"bucket_name": "An S3 bucket name has 3 to 63 lowercase letters, digits, '.' or '-'."}
-            )
+            errors["bucket_name"] = "An S3 bucket name has 3 to 63 lowercase letters, digits, '.' or '-'."
         # StartDashboardSnapshotJob requires a BucketPrefix with a non-space character.
         if not (self.bucket_prefix or "").strip():
-            raise ValidationError({"bucket_prefix": "QuickSight needs a prefix, e.g. snapshots/."})
+            errors["bucket_prefix"] = "QuickSight needs a prefix with a visible character, e.g. snapshots/."
         if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", self.region or ""):
-            raise ValidationError({"region": "Use an AWS region code, e.g. eu-west-1."})
+            errors["region"] = "Use an AWS region code, e.g. eu-west-1."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Export(models.Model):

@@ -221,6 +221,8 @@ def test_destination_form_names_the_field_and_the_rule(admin_client):
 
     html = response.content.decode()
     assert "An S3 bucket name has 3 to 63 lowercase letters, digits" in html
+    assert "QuickSight needs a prefix with a visible character" in html
+    assert "Use an AWS region code, e.g. eu-west-1." in html
     assert not S3Destination.objects.filter(name="Bad").exists()
 
 
