@@ -273,6 +273,8 @@ def start_blocker(export: Export) -> str | None:
     user, dashboard = export.user, export.dashboard
     if not user.is_active:
         return "Your account was deactivated before the export started."
+    if dashboard.is_stale:
+        return f"{dashboard.name} is no longer in QuickSight, so the export was not started."
     if not access.granted_dashboards(user).filter(pk=dashboard.pk).exists():
         return f"Your access to {dashboard.name} was withdrawn before the export started."
     identity = effective_identity(user, dashboard)

@@ -247,7 +247,7 @@ EXPORT_POLL_FIRST_SECONDS = env_float("EXPORT_POLL_FIRST_SECONDS", 2, minimum=0.
 EXPORT_POLL_MAX_SECONDS = env_float("EXPORT_POLL_MAX_SECONDS", 30, minimum=0.05)
 # How long one worker step may hold an export before it is presumed dead (2 calls, botocore's retries).
 EXPORT_STEP_LEASE_SECONDS = env_float(
-    "EXPORT_STEP_LEASE_SECONDS", 2 * (AWS_MAX_ATTEMPTS + 1) * (AWS_CONNECT_TIMEOUT + AWS_READ_TIMEOUT) + 10, minimum=1
+    "EXPORT_STEP_LEASE_SECONDS", 2 * AWS_MAX_ATTEMPTS * (AWS_CONNECT_TIMEOUT + AWS_READ_TIMEOUT) + 10, minimum=1
 )
 # The reconciler re-sends a step only once it is this late, so slow queues do not get duplicates.
 EXPORT_RECONCILE_GRACE_SECONDS = env_float("EXPORT_RECONCILE_GRACE_SECONDS", 10, minimum=0)

@@ -188,6 +188,18 @@ def test_revoked_grant_cancels_without_calling_quicksight(stub, alice):
 
 
 @pytest.mark.django_db
+def test_a_dashboard_gone_from_quicksight_cancels_without_calling_it(stub, alice):
+    export = make_export(alice)
+    type(export.dashboard).objects.filter(pk=export.dashboard_id).update(is_stale=True)
+
+    jobs.export_submit(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == S.CANCELLED
+    assert export.error_message == "Sales overview is no longer in QuickSight, so the export was not started."
+
+
+@pytest.mark.django_db
 def test_changed_rls_tags_cancel_without_calling_quicksight(stub, alice):
     export = make_export(alice)
     RlsTagMapping.objects.filter(user=alice, tag_key="region").update(tag_value="APAC")
@@ -251,6 +263,23 @@ def test_one_failed_file_is_a_partial_success_with_the_reason_next_to_the_file(s
         bad.error_message
         == "QuickSight could not produce this CSV file: The visual has more rows than CSV export allows."
     )
+
+
+@pytest.mark.django_db
+def test_with_archiving_on_a_completed_export_is_queued_for_archiving(
+    stub, settings, alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.ARCHIVE_EXPORTS = True
+    sent = []
+    monkeypatch.setattr(jobs, "_send", lambda task, export_id, countdown=None: sent.append((task.name, export_id)))
+    export = started(stub, make_export(alice))
+    expect_describe(stub, export, "COMPLETED")
+    expect_result(stub, export, [file_result("https://files.example/0")])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.export_poll(export_id=export.pk)
+
+    assert sent == [("exports.tasks.archive_export_files", export.pk)]
 
 
 @pytest.mark.django_db
