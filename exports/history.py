@@ -166,17 +166,6 @@ def with_queue_position(exports: QuerySet[Export]) -> QuerySet[Export]:
     return exports.annotate(queue_ahead=Coalesce(Subquery(ahead, output_field=IntegerField()), Value(0)))
 
 
-def with_download_count(exports: QuerySet[Export]) -> QuerySet[Export]:
-    downloads = (
-        AuditEvent.objects.filter(export=OuterRef("pk"), action=DOWNLOAD_ACTION)
-        .order_by()
-        .values("export")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return exports.annotate(download_count=Coalesce(Subquery(downloads, output_field=IntegerField()), Value(0)))
-
-
 def filter_format(exports: QuerySet[Export], fmt: str) -> QuerySet[Export]:
     """Exports whose request asks for this format (the request is the truth before files exist)."""
     return exports.alias(request_text=Cast("request", TextField())).filter(
@@ -315,24 +304,36 @@ HISTORY_COLUMNS = [
     "snapshot_job_id",
     "job_arn",
     "start_request_id",
+    "aws_request_ids",
     "error_code",
     "error_message",
     "error_detail",
     "submitted_at",
     "finished_at",
     "downloads",
+    "download_log",
 ]
 CHUNK_SIZE = 2000
 
 
 def _history_queryset(filters: dict[str, Any]) -> QuerySet[Export]:
-    exports = apply_filters(Export.objects.all(), filters)
-    return with_download_count(exports.select_related("user", "dashboard", "destination")).order_by("-created_at")
+    # iterator(chunk_size=...) runs this prefetch once per chunk, so memory stays one chunk deep.
+    events = Prefetch("events", queryset=AuditEvent.objects.order_by("seq"), to_attr="history_events")
+    exports = apply_filters(Export.objects.all(), filters).select_related("user", "dashboard", "destination")
+    return exports.prefetch_related(events).order_by("-created_at")
+
+
+def _request_ids(export: Export, events: list[AuditEvent]) -> list[str]:
+    """Every AWS request id the job lifecycle recorded for this export, in order, once each."""
+    ids = [export.start_request_id] + [str(e.data.get("request_id") or "") for e in events if isinstance(e.data, dict)]
+    return list(dict.fromkeys(i for i in ids if i))
 
 
 def history_record(export: Export) -> dict[str, Any]:
     """One export as the auditor's record: full request including the RLS identity, never a file URI."""
     request = export.request or {}
+    events = getattr(export, "history_events", [])
+    downloads = [e for e in events if e.action == DOWNLOAD_ACTION]
     return {
         "export_id": str(export.pk),
         "created_at": export.created_at,
@@ -348,12 +349,17 @@ def history_record(export: Export) -> dict[str, Any]:
         "snapshot_job_id": export.snapshot_job_id,
         "job_arn": export.job_arn,
         "start_request_id": export.start_request_id,
+        "aws_request_ids": _request_ids(export, events),
         "error_code": export.error_code,
         "error_message": export.error_message,
         "error_detail": export.error_detail,
         "submitted_at": export.submitted_at,
         "finished_at": export.finished_at,
-        "downloads": getattr(export, "download_count", 0),
+        "downloads": len(downloads),
+        "download_log": [
+            {"user": e.actor_username, "at": e.created_at, "file": e.data.get("file"), "ip_address": e.ip_address}
+            for e in downloads
+        ],
         "request": request,
     }
 

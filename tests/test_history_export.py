@@ -85,3 +85,22 @@ def test_history_export_is_for_auditors_only(client, alice, db):
     client.force_login(alice)
     assert client.get(reverse("exports:audit_csv")).status_code == 403
     assert client.get(reverse("exports:audit_jsonl")).status_code == 403
+
+
+def test_history_record_lists_aws_request_ids_and_who_downloaded(client, alice, audra):
+    from exports import audit
+    from exports.history import DOWNLOAD_ACTION
+    from tests.history_factory import make_export
+
+    export = make_export(alice, make_dashboard(), tags={"region": "EMEA"})
+    audit.record("export.running", export=export, data={"request_id": "describe-job-1"})
+    audit.record("export.completed", export=export, data={"request_id": "describe-result-1"})
+    audit.record(DOWNLOAD_ACTION, actor=alice, export=export, data={"file": 0}, ip_address="192.0.2.9")
+    client.force_login(audra)
+    (record,) = [json.loads(line) for line in body_of(client.get(reverse("exports:audit_jsonl"))).splitlines()]
+    assert record["aws_request_ids"] == [export.start_request_id, "describe-job-1", "describe-result-1"]
+    assert record["rls_tags"] == {"region": "EMEA"}
+    assert record["downloads"] == 1
+    assert record["download_log"][0]["user"] == "alice"
+    assert record["download_log"][0]["ip_address"] == "192.0.2.9"
+    assert record["download_log"][0]["file"] == 0
