@@ -104,3 +104,40 @@ def test_alice_builds_pdf_excel_and_csv_with_mouse_and_keyboard_and_submits(demo
     assert groups[1]["Files"][0]["SheetSelections"][0]["SheetId"] == "detail"
     assert [s["VisualIds"] for s in groups[2]["Files"][0]["SheetSelections"]] == [["revenue-pivot"], ["order-lines"]]
     assert AuditEvent.objects.get(export=export).action == "export.requested"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bob_builds_and_submits_an_export_with_javascript_off(demo_users, browser, live_server):
+    make_sales_catalog()
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "bob")
+    page.fill("#id_password", "bob-demo-pw")
+    page.click("button[type=submit]")
+
+    page.goto(f"{live_server.url}/exports/new/")
+    page.select_option("#id_dashboard", "sales")
+    page.get_by_role("button", name="Open").click()
+    page.get_by_role("button", name="Add PDF").click()
+    expect(page.locator("#add-pdf-reason")).to_have_text("An export holds one PDF, and this one has it.")
+    page.get_by_role("button", name="Add CSV").click()
+    page.select_option("#files-1-visual", "order-lines")
+    # Enter in a field checks the request (the form's first button); it never creates the export.
+    page.fill("#param-3-0", "1.5")
+    page.locator("#param-3-0").press("Enter")
+    expect(page.locator("#param-3-errors")).to_have_text(
+        "'1.5' is not a whole number; MinQuantity takes integer values [parameter-value-type]"
+    )
+    expect(page.locator("#files-1-visual")).to_have_value("order-lines")
+    expect(page.locator("#submit-export")).to_be_disabled()
+    assert Export.objects.count() == 0
+
+    page.fill("#param-3-0", "4")
+    page.get_by_role("button", name="Check request").click()
+    page.get_by_role("button", name="Create export").click()
+    page.wait_for_url(re.compile(r".*/exports/[0-9a-f-]{36}/$"))
+    export = Export.objects.get()
+    assert export.user.username == "bob"
+    assert export.spec["parameters"] == {"MinQuantity": ["4"]}
+    context.close()
