@@ -404,3 +404,10 @@ def test_user_with_an_rls_blocker_sees_the_reason_and_cannot_submit(client, caro
 )
 def test_moving_a_worksheet_keeps_each_sheets_visuals_together(sales, order, position, delta, expected):
     assert move_visual(list(order), position, delta, load_catalog(sales.dashboard)) == expected
+
+
+def test_a_change_costs_the_same_few_queries_however_many_files(alice_client, django_assert_max_num_queries):
+    files = [("PDF", "summary"), ("EXCEL", ["order-lines", "returns", "revenue-pivot"]), ("CSV", "top-products")]
+    data = form([*files, ("CSV", "returns")], destination="Finance bucket", **{"param-Country": ["DE", "FR"]})
+    with django_assert_max_num_queries(12):
+        assert alice_client.post(FILES, {**data, "action": "add:CSV"}, **HTMX).status_code == 200
