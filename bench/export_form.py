@@ -1,0 +1,102 @@
+"""How long the export form takes to answer a change, and the request builder alone, as medians.
+
+    .venv/bin/python -m bench.export_form [--runs 50]
+
+Runs against a throwaway SQLite file (or DATABASE_URL if set: use a scratch database) holding
+the test catalog (tests/factories.py). Each htmx change rebuilds the whole request on the server
+(rules + botocore validation), so this is the latency a user feels per click, minus the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import uuid
+
+
+def _setup(tmp: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DEBUG", "true")
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["SQLITE_PATH"] = os.path.join(tmp, "bench.sqlite3")
+    os.environ["VAR_DIR"] = tmp
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _median_ms(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=50)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        _setup(tmp)
+        from django.contrib.auth import get_user_model
+        from django.test import Client
+        from django.urls import reverse
+
+        from exports.management.commands.seed_demo import seed_users
+        from exports.snapshot import build_request, parse_spec
+        from tests.factories import make_sales_catalog
+
+        seed_users()
+        dashboard_id = make_sales_catalog(dashboard_id=f"bench-{uuid.uuid4().hex[:8]}").dashboard.dashboard_id
+        alice = get_user_model().objects.get(username="alice")
+        spec = parse_spec(
+            {
+                "dashboard": dashboard_id,
+                "files": [
+                    {"format": "PDF", "sheet": "summary"},
+                    {"format": "EXCEL", "visuals": ["order-lines", "returns", "revenue-pivot"]},
+                    {"format": "CSV", "visual": "top-products"},
+                ],
+                "parameters": {"Country": ["DE", "FR"], "MinQuantity": ["2"], "From": ["2026-01-01T00:00"]},
+                "destination": "Finance bucket",
+            }
+        )
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(alice)
+        data = {
+            "dashboard": dashboard_id,
+            "files-0-format": "PDF",
+            "files-0-sheet": "summary",
+            "files-1-format": "EXCEL",
+            "files-1-visuals": ["order-lines", "returns", "revenue-pivot"],
+            "files-2-format": "CSV",
+            "files-2-visual": "top-products",
+            "param-Country": ["DE", "FR"],
+            "destination": "Finance bucket",
+        }
+        file_url = reverse("exports:new_file", args=[1])
+        files_url = reverse("exports:new_files")
+
+        assert build_request(spec, user=alice, export_id=uuid.uuid4()).ok
+        assert client.post(file_url, data, HTTP_HX_REQUEST="true").status_code == 200
+        build = _median_ms(lambda: build_request(spec, user=alice, export_id=uuid.uuid4()), args.runs)
+        one_file = _median_ms(lambda: client.post(file_url, data, HTTP_HX_REQUEST="true"), args.runs)
+        add = _median_ms(
+            lambda: client.post(files_url, {**data, "action": "add:CSV"}, HTTP_HX_REQUEST="true"), args.runs
+        )
+        print(f"runs per figure: {args.runs} (medians)")
+        print(f"build_request (3 files, 3 parameters, destination): {build:.1f} ms")
+        print(f"htmx change inside one file (file partial + preview): {one_file:.1f} ms")
+        print(f"htmx add a file (files section + preview): {add:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
