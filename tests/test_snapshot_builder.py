@@ -394,3 +394,48 @@ def test_every_request_the_builder_accepts_passes_botocore_and_every_rule(alice,
     else:
         assert result.kwargs is None
         assert all(p.field and p.rule and p.message for p in result.problems)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=12,
+)
+spec_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "dashboard": json_values | st.just("sales"),
+        "files": st.lists(
+            st.fixed_dictionaries(
+                {"format": st.sampled_from(["PDF", "EXCEL", "CSV", "png"])},
+                optional={"sheet": json_values, "visual": json_values, "visuals": json_values},
+            ),
+            max_size=3,
+        )
+        | json_values,
+        "parameters": json_values,
+        "destination": json_values,
+        "tags": json_values,
+    },
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=spec_like)
+def test_any_json_spec_is_either_refused_with_named_problems_or_built(alice, sales, data):
+    try:
+        spec = parse_spec(data)
+    except SnapshotRequestInvalid as invalid:
+        assert invalid.problems
+        assert all(p.field and p.rule and p.message for p in invalid.problems)
+        return
+    result = build_request(spec, user=alice, export_id=EXPORT_ID)
+    assert result.ok or result.problems
+
+
+def test_json_numbers_are_accepted_as_parameter_values(alice, sales):
+    spec = {"dashboard": "sales", "files": [{"format": "PDF", "sheet": "summary"}]}
+    kwargs = build(alice, {**spec, "parameters": {"MinQuantity": [2], "MinPrice": [2]}}).kwargs
+    parameters = kwargs["SnapshotConfiguration"]["Parameters"]
+    assert parameters["IntegerParameters"] == [{"Name": "MinQuantity", "Values": [2]}]
+    assert parameters["DecimalParameters"] == [{"Name": "MinPrice", "Values": [2.0]}]
