@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -10,19 +13,22 @@ from botocore.exceptions import EndpointConnectionError
 
 from exports import aws, quota
 from tests.jobs_support import ACCOUNT, REGION
+from tests.services import ROOT
 
-
-def hammer(redis_url: str | None, var_dir: str, seconds: float, out) -> None:
-    """One process taking tokens as fast as it can; reports when each one was granted."""
-    from django.conf import settings
-
-    settings.REDIS_URL, settings.VAR_DIR = redis_url, var_dir
-    quota._redis_script.cache_clear()
-    granted, stop = [], time.time() + seconds
-    while time.time() < stop:
-        if quota.take(ACCOUNT) == 0:
-            granted.append(time.time())
-    out.put(granted)
+HAMMER = """
+import json, os, sys, time
+import django
+django.setup()
+from exports import quota
+start_at, stop_at = float(sys.argv[1]), float(sys.argv[2])
+while time.time() < start_at:
+    time.sleep(0.001)
+granted = []
+while time.time() < stop_at:
+    if quota.take("111122223333") == 0:
+        granted.append(time.time())
+print(json.dumps(granted))
+"""
 
 
 def most_in_any_second(stamps: list[float]) -> int:
@@ -31,15 +37,17 @@ def most_in_any_second(stamps: list[float]) -> int:
 
 
 def grants_from_processes(redis_url: str | None, var_dir: str, processes: int = 3, seconds: float = 2.5):
-    ctx = multiprocessing.get_context("fork")
-    out = ctx.Queue()
-    workers = [ctx.Process(target=hammer, args=(redis_url, var_dir, seconds, out)) for _ in range(processes)]
-    for worker in workers:
-        worker.start()
-    stamps = [stamp for _ in workers for stamp in out.get(timeout=30)]
-    for worker in workers:
-        worker.join(timeout=10)
-    return stamps
+    """Separate Python processes taking tokens as fast as they can over the same window."""
+    env = {**os.environ, "VAR_DIR": var_dir, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    start_at = time.time() + 4  # after every interpreter has imported Django
+    argv = [sys.executable, "-c", HAMMER, str(start_at), str(start_at + seconds)]
+    procs = [subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) for _ in range(processes)]
+    outputs = [proc.communicate(timeout=30)[0] for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs), outputs
+    return [stamp for out in outputs for stamp in json.loads(out)]
 
 
 @pytest.mark.parametrize("backend", ["redis", "file"])
