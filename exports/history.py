@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from itertools import islice
 from typing import Any
 
 from django import forms
@@ -313,27 +314,41 @@ HISTORY_COLUMNS = [
     "downloads",
     "download_log",
 ]
-CHUNK_SIZE = 2000
+CHUNK_SIZE = 1000
 
 
 def _history_queryset(filters: dict[str, Any]) -> QuerySet[Export]:
-    # iterator(chunk_size=...) runs this prefetch once per chunk, so memory stays one chunk deep.
-    events = Prefetch("events", queryset=AuditEvent.objects.order_by("seq"), to_attr="history_events")
     exports = apply_filters(Export.objects.all(), filters).select_related("user", "dashboard", "destination")
-    return exports.prefetch_related(events).order_by("-created_at")
+    return exports.order_by("-created_at")
 
 
-def _request_ids(export: Export, events: list[AuditEvent]) -> list[str]:
+EVENT_FIELDS = ("export_id", "action", "actor_username", "created_at", "data", "ip_address")
+
+
+def _events_by_export(export_ids: list) -> dict[Any, list[dict[str, Any]]]:
+    # Plain dicts, not model instances: prefetched events point back at their export, and those
+    # cycles would keep every chunk alive until the garbage collector's next full pass.
+    events: dict[Any, list[dict[str, Any]]] = {}
+    for row in AuditEvent.objects.filter(export_id__in=export_ids).order_by("seq").values(*EVENT_FIELDS):
+        events.setdefault(row["export_id"], []).append(row)
+    return events
+
+
+def _request_ids(export: Export, events: list[dict[str, Any]]) -> list[str]:
     """Every AWS request id the job lifecycle recorded for this export, in order, once each."""
-    ids = [export.start_request_id] + [str(e.data.get("request_id") or "") for e in events if isinstance(e.data, dict)]
+    ids = [export.start_request_id]
+    ids += [str(e["data"].get("request_id") or "") for e in events if isinstance(e["data"], dict)]
     return list(dict.fromkeys(i for i in ids if i))
 
 
-def history_record(export: Export) -> dict[str, Any]:
-    """One export as the auditor's record: full request including the RLS identity, never a file URI."""
+def history_record(export: Export, events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One export as the auditor's record: full request including the RLS identity, never a file URI.
+
+    `events`: the export's audit events as dicts (EVENT_FIELDS), oldest first.
+    """
     request = export.request or {}
-    events = getattr(export, "history_events", [])
-    downloads = [e for e in events if e.action == DOWNLOAD_ACTION]
+    events = events or []
+    downloads = [e for e in events if e["action"] == DOWNLOAD_ACTION]
     return {
         "export_id": str(export.pk),
         "created_at": export.created_at,
@@ -357,7 +372,12 @@ def history_record(export: Export) -> dict[str, Any]:
         "finished_at": export.finished_at,
         "downloads": len(downloads),
         "download_log": [
-            {"user": e.actor_username, "at": e.created_at, "file": e.data.get("file"), "ip_address": e.ip_address}
+            {
+                "user": e["actor_username"],
+                "at": e["created_at"],
+                "file": e["data"].get("file") if isinstance(e["data"], dict) else None,
+                "ip_address": e["ip_address"],
+            }
             for e in downloads
         ],
         "request": request,
@@ -365,8 +385,12 @@ def history_record(export: Export) -> dict[str, Any]:
 
 
 def _iter_records(filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for export in _history_queryset(filters).iterator(chunk_size=CHUNK_SIZE):
-        yield history_record(export)
+    """Exports in chunks (a server-side cursor on PostgreSQL), each chunk with one query for its events."""
+    exports = _history_queryset(filters).iterator(chunk_size=CHUNK_SIZE)
+    while chunk := list(islice(exports, CHUNK_SIZE)):
+        events = _events_by_export([export.pk for export in chunk])
+        for export in chunk:
+            yield history_record(export, events.get(export.pk))
 
 
 class _Echo:
