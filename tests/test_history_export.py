@@ -104,3 +104,23 @@ def test_history_record_lists_aws_request_ids_and_who_downloaded(client, alice, 
     assert record["download_log"][0]["user"] == "alice"
     assert record["download_log"][0]["ip_address"] == "192.0.2.9"
     assert record["download_log"][0]["file"] == 0
+
+
+def test_history_stream_memory_does_not_grow_with_rows(audra, ten_thousand_exports):
+    import tracemalloc
+
+    from exports.history import history_jsonl_lines
+
+    def peak_while_streaming(filters: dict) -> tuple[int, float]:
+        tracemalloc.start()
+        try:
+            lines = sum(1 for _ in history_jsonl_lines(filters))
+            return lines, tracemalloc.get_traced_memory()[1] / 2**20
+        finally:
+            tracemalloc.stop()
+
+    few, few_peak = peak_while_streaming({"format": "PDF"})  # a third of the rows
+    every, every_peak = peak_while_streaming({})
+    assert (few, every) == (len(range(0, ROWS, 3)), ROWS)
+    # Three times the rows, about the same peak: only one chunk is ever held.
+    assert every_peak < few_peak * 1.5, (few_peak, every_peak)
