@@ -97,3 +97,19 @@ def test_admin_can_look_but_not_add_change_or_delete_events(client, demo_users, 
     assert client.post(reverse("admin:exports_auditevent_change", args=[event.pk]), {"action": "x"}).status_code == 403
     assert client.post(reverse("admin:exports_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
     assert audit.verify_chain().intact
+
+
+def test_admin_sees_exports_read_only_without_result_links(client, demo_users, alice):
+    from exports.models import Export
+    from tests.history_factory import make_dashboard, make_export
+
+    export = make_export(alice, make_dashboard(), uris=["https://quicksight.example/r/file.pdf?X-Amz-Signature=s"])
+    client.force_login(demo_users["admin"])
+    assert client.get(reverse("admin:exports_export_changelist")).status_code == 200
+    page = client.get(reverse("admin:exports_export_change", args=[export.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="_save"' not in html and "quicksight.example" not in html
+    assert client.get(reverse("admin:exports_export_add")).status_code == 403
+    assert client.post(reverse("admin:exports_export_delete", args=[export.pk]), {"post": "yes"}).status_code == 403
+    assert Export.objects.filter(pk=export.pk).exists()
