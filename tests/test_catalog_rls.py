@@ -11,11 +11,6 @@ from exports.rls import effective_identities, effective_identity, export_blocker
 from tests.factories import make_sales_catalog
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def sales(demo_users):
     return make_sales_catalog(dashboard_id="sales-overview").dashboard

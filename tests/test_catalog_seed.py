@@ -13,7 +13,6 @@ from quicksight_local.jobs import get_state
 @pytest.fixture
 def embedded(settings):
     settings.DEBUG = True
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.QUICKSIGHT_ENDPOINT_URL = "http://127.0.0.1:8000/quicksight-local"
     # Two seeds back to back: lift both the portal's quota and quicksight_local's own (else throttled).
     settings.QUICKSIGHT_MAX_CALLS_PER_SECOND = 1000
