@@ -14,12 +14,6 @@ from tests.services import skip_or_fail
 TRIGGER = "exports_auditevent_append_only"
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The demo users' passwords hash in microseconds here (PBKDF2 costs a second per test)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def three_events(alice):
     return [audit.record(f"test.step_{n}", actor=alice, data={"n": n}) for n in (1, 2, 3)]

@@ -32,11 +32,6 @@ FAST_WORKER = {
 WAITING = re.compile("Waiting|Submitting|Queued in QuickSight|Running")
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def worker(qs_local, redis_url, tmp_path):
     app.conf.broker_url = redis_url

@@ -22,12 +22,6 @@ FRESH = "https://quicksight.example/fresh/file.pdf?X-Amz-Expires=60&X-Amz-Signat
 BUCKET = "portal-results"
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The demo users' passwords hash in microseconds here (PBKDF2 costs a second per test)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def no_aws(monkeypatch):
     calls = []

@@ -17,12 +17,6 @@ from tests.history_factory import build_export, make_dashboard
 ROWS = 10_000
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The demo users' passwords hash in microseconds here (PBKDF2 costs a second per test)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def ten_thousand_exports(alice, bob):
     dashboard = make_dashboard()

@@ -15,12 +15,6 @@ from tests.history_factory import build_export, make_dashboard, make_export
 HTTPS = "https://quicksight.example/results/file.pdf?X-Amz-Signature=secret"
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The demo users' passwords hash in microseconds here (PBKDF2 costs a second per test)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def no_aws(monkeypatch):
     """Fails loudly if anything asks for an AWS client; lists who tried."""
