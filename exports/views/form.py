@@ -25,6 +25,7 @@ from exports.snapshot import (
     SnapshotRequestInvalid,
     build_request,
     load_catalog,
+    parse_spec,
     redact,
     request_to_json,
 )
@@ -85,6 +86,18 @@ def _parts(request, context: dict, *names: str, oob: str = "preview") -> HttpRes
     return HttpResponse(html)
 
 
+def _rerun_spec(request) -> ExportSpec | None:
+    """The spec of an earlier export the user may see (?rerun=<uuid>); 404 for anything else."""
+    rerun_id = request.GET.get("rerun")
+    if not rerun_id:
+        return None
+    try:
+        previous = access.get_export_for_user(request.user, uuid.UUID(rerun_id))
+        return parse_spec(previous.spec)
+    except (ValueError, SnapshotRequestInvalid):
+        raise Http404("No such export to run again.") from None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def export_new(request):
@@ -92,10 +105,14 @@ def export_new(request):
         dashboards = access.granted_dashboards(request.user).order_by("name")
         context = {"dashboards": dashboards, "dashboard": None}
         dashboard_id = request.GET.get("dashboard")
+        spec, rerun = ExportSpec(dashboard_id or ""), _rerun_spec(request)
+        if rerun:
+            # Re-run: the stored choices, rebuilt now, so identity and catalog are today's.
+            spec, dashboard_id = rerun, rerun.dashboard
         if dashboard_id:
             dashboard = access.get_dashboard_for_user(request.user, dashboard_id)
             catalog = load_catalog(dashboard)
-            context |= _context(request, dashboard, catalog, ExportSpec(dashboard_id), show_errors=False)
+            context |= _context(request, dashboard, catalog, spec, show_errors=bool(rerun))
         if request.htmx and not request.htmx.history_restore_request:
             return render(request, f"{TEMPLATE}#builder", context)
         return render(request, TEMPLATE, context)
