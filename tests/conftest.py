@@ -37,6 +37,22 @@ def audra(demo_users):
 
 
 @pytest.fixture
+def no_aws(monkeypatch):
+    """Fails loudly if anything asks for an AWS client (e.g. a 404 path); lists who tried."""
+    from exports import aws
+
+    calls = []
+
+    def refuse(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("no AWS call expected")
+
+    monkeypatch.setattr(aws, "quicksight_client", refuse)
+    monkeypatch.setattr(aws, "s3_client", refuse)
+    return calls
+
+
+@pytest.fixture
 def redis_url():
     url = redis_test_url()
     client = redis_lib.Redis.from_url(url)

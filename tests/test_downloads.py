@@ -23,19 +23,6 @@ BUCKET = "portal-results"
 
 
 @pytest.fixture
-def no_aws(monkeypatch):
-    calls = []
-
-    def refuse(*args, **kwargs):
-        calls.append(args)
-        raise AssertionError("no AWS call expected")
-
-    monkeypatch.setattr(aws, "quicksight_client", refuse)
-    monkeypatch.setattr(aws, "s3_client", refuse)
-    return calls
-
-
-@pytest.fixture
 def moto_s3(settings):
     """A real S3 endpoint (moto's server) on a free port, with one bucket; the portal's clients point at it."""
     from moto.server import ThreadedMotoServer

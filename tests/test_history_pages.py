@@ -8,25 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from exports import aws
 from exports.models import AuditEvent, Export, ExportFile
 from tests.history_factory import build_export, make_dashboard, make_export
 
 HTTPS = "https://quicksight.example/results/file.pdf?X-Amz-Signature=secret"
-
-
-@pytest.fixture
-def no_aws(monkeypatch):
-    """Fails loudly if anything asks for an AWS client; lists who tried."""
-    calls = []
-
-    def refuse(*args, **kwargs):
-        calls.append(args)
-        raise AssertionError("no AWS call expected")
-
-    monkeypatch.setattr(aws, "quicksight_client", refuse)
-    monkeypatch.setattr(aws, "s3_client", refuse)
-    return calls
 
 
 def test_bob_gets_404_for_alices_export_page_row_and_download(client, alice, bob, no_aws):
