@@ -13,24 +13,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import statistics
 import tempfile
 import time
 
-
-def _setup(tmp: str) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("DEBUG", "true")
-    if not os.environ.get("DATABASE_URL"):
-        os.environ["SQLITE_PATH"] = os.path.join(tmp, "bench.sqlite3")
-    os.environ["VAR_DIR"] = tmp
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+from bench import setup_scratch_django
 
 
 def _catalog_of(size: int, base):
@@ -66,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        _setup(tmp)
+        setup_scratch_django(tmp)
         from django.conf import settings
 
         from exports import aws

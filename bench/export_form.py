@@ -10,25 +10,12 @@ the test catalog (tests/factories.py). Each htmx change rebuilds the whole reque
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
 import uuid
 
-
-def _setup(tmp: str) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("DEBUG", "true")
-    if not os.environ.get("DATABASE_URL"):
-        os.environ["SQLITE_PATH"] = os.path.join(tmp, "bench.sqlite3")
-    os.environ["VAR_DIR"] = tmp
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+from bench import setup_scratch_django
 
 
 def _median_ms(fn, runs: int) -> float:
@@ -45,7 +32,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        _setup(tmp)
+        setup_scratch_django(tmp)
         from django.contrib.auth import get_user_model
         from django.test import Client
         from django.urls import reverse

@@ -10,25 +10,12 @@ across sizes means the stream never holds the history in memory.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
 import tracemalloc
 
-
-def _setup(tmp: str) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("DEBUG", "true")
-    if not os.environ.get("DATABASE_URL"):
-        os.environ["SQLITE_PATH"] = os.path.join(tmp, "bench.sqlite3")
-    os.environ["VAR_DIR"] = tmp
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+from bench import setup_scratch_django
 
 
 def _fill(total: int, events_per_export: int) -> None:
@@ -91,7 +78,7 @@ def main() -> None:
     parser.add_argument("--events-per-export", type=int, default=5, help="audit events per export (last: a download)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        _setup(tmp)
+        setup_scratch_django(tmp)
         for total in sorted(int(s) for s in args.sizes.split(",")):
             _fill(total, args.events_per_export)
             for fmt in ("csv", "jsonl"):
