@@ -89,3 +89,32 @@ def test_manage_check_passes_in_development():
 def test_check_deploy_is_clean_with_production_settings():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rls_tag_values_never_reach_the_logs_even_at_debug():
+    """botocore logs whole request bodies at DEBUG; a real call with a tag must not show its value."""
+    script = """
+import logging, django
+django.setup()
+from django.conf import settings
+from exports import aws
+from quicksight_local.server import serve_in_thread
+with serve_in_thread() as (url, state):
+    settings.QUICKSIGHT_ENDPOINT_URL = url
+    aws.reset_clients()
+    try:
+        aws.quicksight_client().start_dashboard_snapshot_job(
+            AwsAccountId="111122223333", DashboardId="no-such-dashboard", SnapshotJobId="j1",
+            UserConfiguration={"AnonymousUsers": [{"RowLevelPermissionTags": [
+                {"Key": "region", "Value": "secret-EMEA-tag-value"}]}]},
+            SnapshotConfiguration={"FileGroups": [{"Files": [{"FormatType": "PDF", "SheetSelections": [
+                {"SheetId": "s", "SelectionScope": "ALL_VISUALS"}]}]}]},
+        )
+    except aws.ClientError as exc:
+        print("answered", exc.response["Error"]["Code"])
+"""
+    clean = {k: v for k, v in os.environ.items() if k not in {"DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL"}}
+    env = {**clean, "DEBUG": "true", "LOG_LEVEL": "DEBUG", "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert "answered ResourceNotFoundException" in result.stdout, result.stderr[-2000:]
+    assert "secret-EMEA-tag-value" not in result.stdout + result.stderr
