@@ -29,6 +29,7 @@ from exports.models import Export, ExportFile
 
 ARCHIVE_ACTION = "export.files_archived"
 PRESIGNED_SECONDS = 60
+DOWNLOAD_QUOTA_WAIT_SECONDS = 3.0
 EXTENSIONS = {"PDF": "pdf", "EXCEL": "xlsx", "CSV": "csv"}
 COPY_CHUNK = 1024 * 1024
 
@@ -67,7 +68,10 @@ def fresh_result_uris(export: Export) -> list[str]:
     try:
         client = aws.quicksight_client(export.region)
         quota.install(client)  # downloads draw on the account's call quota like the workers do
-        result = client.describe_dashboard_snapshot_job_result(
+        # A person clicking several Download buttons waits a moment for the quota, not an error.
+        result = quota.call_waiting(
+            client.describe_dashboard_snapshot_job_result,
+            max_wait=DOWNLOAD_QUOTA_WAIT_SECONDS,
             AwsAccountId=request.get("AwsAccountId") or export.aws_account_id,
             DashboardId=request.get("DashboardId") or export.dashboard.dashboard_id,
             SnapshotJobId=export.snapshot_job_id,

@@ -113,6 +113,19 @@ def acquire(account: str) -> None:
         raise QuotaWait(account, wait)
 
 
+def call_waiting(fn, /, *args, max_wait: float, **kwargs):
+    """Call fn, waiting up to max_wait seconds in all for tokens. For code that serves a person or
+    a command (a download, a sync); never in a Celery task, which takes a countdown instead."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        try:
+            return fn(*args, **kwargs)
+        except QuotaWait as wait:
+            if time.monotonic() + wait.retry_after > deadline:
+                raise
+            time.sleep(wait.retry_after)
+
+
 def _before_send(request, **kwargs):
     # Runs for every HTTP attempt, botocore's own retries included.
     match = _ACCOUNT_IN_PATH.search(request.url)

@@ -10,7 +10,6 @@ has is marked stale, because exports and their history point at it.
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -116,18 +115,12 @@ class _QuickSight:
         self._data_sets: dict[str, list[str] | Exception] = {}
 
     def _call(self, fn, **kwargs: Any) -> Any:
-        deadline = time.monotonic() + QUOTA_MAX_WAIT_SECONDS
-        while True:
-            try:
-                return fn(**kwargs)
-            except quota.QuotaWait as wait:
-                if time.monotonic() + wait.retry_after > deadline:
-                    raise
-                time.sleep(wait.retry_after)
-            except ParamValidationError as exc:
-                raise aws.PermanentAwsError("InvalidParameterValueException", str(exc)) from exc
-            except (ClientError, BotoCoreError) as exc:
-                raise aws.translate(exc) from exc
+        try:
+            return quota.call_waiting(fn, max_wait=QUOTA_MAX_WAIT_SECONDS, **kwargs)
+        except ParamValidationError as exc:
+            raise aws.PermanentAwsError("InvalidParameterValueException", str(exc)) from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise aws.translate(exc) from exc
 
     def list_dashboards(self) -> list[dict[str, Any]]:
         paginator = self.client.get_paginator("list_dashboards")
