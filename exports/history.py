@@ -139,12 +139,12 @@ def describe_request(export: Export, *, show_rls: bool, names: CatalogNames | No
     )
 
 
-def file_description(export_file: ExportFile, names: CatalogNames) -> str:
+def file_description(export_file: ExportFile, request: dict, names: CatalogNames) -> str:
+    """The file in words, from its file group in the request sent (which pairs visuals with sheets)."""
+    files = _file_groups(request)
+    if export_file.index < len(files):
+        return describe_file(export_file.format, files[export_file.index].get("SheetSelections") or [], names)
     selections = [{"SheetId": sheet_id, "VisualIds": []} for sheet_id in export_file.sheet_ids]
-    if export_file.format != "PDF" and export_file.visual_ids:
-        # The stored file row keeps ids only; pair visuals with the sheet that holds them when known.
-        sheet = export_file.sheet_ids[0] if len(export_file.sheet_ids) == 1 else ""
-        selections = [{"SheetId": sheet, "VisualIds": export_file.visual_ids}]
     return describe_file(export_file.format, selections, names)
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from exports.models import AuditEvent, Export, ExportFile
+from exports.models import AuditEvent, Export, ExportFile, Sheet, Visual
 from tests.history_factory import build_export, make_dashboard, make_export
 
 HTTPS = "https://quicksight.example/results/file.pdf?X-Amz-Signature=secret"
@@ -268,3 +268,23 @@ def test_audit_log_runs_constant_queries(client, alice, audra, django_assert_max
     with django_assert_max_num_queries(6):
         response = client.get(reverse("exports:audit_events"))
     assert response.content.decode().count("test.step") == min(events, 50)
+
+
+def test_workbook_over_two_sheets_names_each_visuals_own_sheet(client, alice):
+    dashboard = make_dashboard()
+    sheet2 = Sheet.objects.create(dashboard=dashboard, sheet_id="s2", name="Regions")
+    Visual.objects.create(sheet=sheet2, visual_id="v2", title="Region pivot", visual_type="PivotTableVisual")
+    export = make_export(alice, dashboard, formats=("EXCEL",))
+    export.request["SnapshotConfiguration"]["FileGroups"][0]["Files"][0]["SheetSelections"] = [
+        {"SheetId": "s1", "SelectionScope": "SELECTED_VISUALS", "VisualIds": ["v1"]},
+        {"SheetId": "s2", "SelectionScope": "SELECTED_VISUALS", "VisualIds": ["v2"]},
+    ]
+    export.save(update_fields=["request"])
+    ExportFile.objects.create(
+        export=export, index=0, format="EXCEL", sheet_ids=["s1", "s2"], visual_ids=["v1", "v2"], s3_uri=HTTPS
+    )
+    client.force_login(alice)
+    response = client.get(reverse("exports:detail", args=[export.pk]))
+    assert [f.description for f in response.context["files"]] == [
+        "Excel of Orders table (sheet Overview), Region pivot (sheet Regions)"
+    ]

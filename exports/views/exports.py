@@ -63,7 +63,7 @@ def _detail_context(request, export: Export) -> dict:
     names = history.CatalogNames.for_dashboard(export.dashboard)
     files = list(export.files.order_by("index"))
     for export_file in files:
-        export_file.description = history.file_description(export_file, names)
+        export_file.description = history.file_description(export_file, export.request or {}, names)
     events = list(export.events.order_by("seq"))
     for event in events:
         event.words = _event_words(event.action)
