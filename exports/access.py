@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from exports.models import Dashboard, Export, S3Destination
@@ -28,7 +29,12 @@ def granted_dashboards(user) -> QuerySet[Dashboard]:
 
 
 def get_dashboard_for_user(user, dashboard_id: str) -> Dashboard:
-    return get_object_or_404(granted_dashboards(user), dashboard_id=dashboard_id)
+    # Users and specs name a dashboard by its DashboardId; should two granted accounts or regions
+    # share one, answer the same one every time (by account, then region) rather than fail.
+    dashboard = granted_dashboards(user).filter(dashboard_id=dashboard_id).order_by("aws_account_id", "region").first()
+    if dashboard is None:
+        raise Http404("No such dashboard, or it is not shared with you.")
+    return dashboard
 
 
 def allowed_destinations(user, dashboard: Dashboard) -> QuerySet[S3Destination]:
