@@ -53,6 +53,27 @@ def no_aws(monkeypatch):
 
 
 @pytest.fixture
+def s3_server(settings):
+    """A real S3 endpoint (moto's server) on a free port; the portal's S3 clients point at it.
+    Yields an S3 client for that endpoint: create the buckets the test needs."""
+    from moto.server import ThreadedMotoServer
+
+    from exports import aws
+    from tests.services import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    settings.S3_ENDPOINT_URL = f"http://127.0.0.1:{port}"
+    aws.reset_clients()
+    try:
+        yield aws.s3_client("us-east-1")
+    finally:
+        server.stop()
+        aws.reset_clients()
+
+
+@pytest.fixture
 def redis_url():
     url = redis_test_url()
     client = redis_lib.Redis.from_url(url)

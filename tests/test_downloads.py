@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import urllib.request
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 from django.urls import reverse
@@ -15,7 +14,6 @@ from exports.downloads import export_files_archive
 from exports.history import DOWNLOAD_ACTION
 from exports.models import AuditEvent, Export, ExportFile, S3Destination
 from tests.history_factory import REGION, make_dashboard, make_export
-from tests.services import free_port
 
 EXPIRED = "https://quicksight.example/expired/file.pdf?X-Amz-Expires=60&X-Amz-Signature=old"
 FRESH = "https://quicksight.example/fresh/file.pdf?X-Amz-Expires=60&X-Amz-Signature=new"
@@ -23,26 +21,9 @@ BUCKET = "portal-results"
 
 
 @pytest.fixture
-def moto_s3(settings):
-    """A real S3 endpoint (moto's server) on a free port, with one bucket; the portal's clients point at it."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    settings.S3_ENDPOINT_URL = f"http://127.0.0.1:{port}"
-    aws.reset_clients()
-    client = boto3.client(
-        "s3",
-        region_name=REGION,
-        endpoint_url=settings.S3_ENDPOINT_URL,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    client.create_bucket(Bucket=BUCKET)
-    yield client
-    server.stop()
-    aws.reset_clients()
+def moto_s3(s3_server):
+    s3_server.create_bucket(Bucket=BUCKET)
+    return s3_server
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from quicksight_local import storage
 from quicksight_local.catalog import load_catalog
 from quicksight_local.data import count_rows
 from quicksight_local.render import worksheet_names
-from tests.services import free_port
 from tests.test_qs_api import ACCOUNT, csv_file, start_kwargs
 
 DASHBOARD = "sales-overview"
@@ -35,22 +34,10 @@ def client(qs_local, settings):
 
 
 @pytest.fixture
-def moto_bucket(settings):
-    """moto's S3 server on a free port with one empty bucket; the service's uploads go there."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    settings.S3_ENDPOINT_URL = f"http://127.0.0.1:{port}"
-    aws.reset_clients()
-    s3 = aws.s3_client("us-east-1")
-    s3.create_bucket(Bucket=BUCKET)
-    try:
-        yield s3
-    finally:
-        server.stop()
-        aws.reset_clients()
+def moto_bucket(s3_server):
+    """moto's S3 server with one empty bucket; the service's uploads go there."""
+    s3_server.create_bucket(Bucket=BUCKET)
+    return s3_server
 
 
 def run_job(client, qs_local, job_id: str = "job-1", **kwargs) -> list[dict]:
