@@ -208,6 +208,10 @@ CELERY_BEAT_SCHEDULE: dict = {
 AWS_REGION = env_str("AWS_REGION", "us-east-1")
 # Unset: the embedded quicksight_local mounted in this portal. "aws": AWS's own endpoint.
 QUICKSIGHT_ENDPOINT_URL = env_str("QUICKSIGHT_ENDPOINT_URL", "http://127.0.0.1:8000/quicksight-local")
+# Serve quicksight_local inside the portal only when the portal uses it: never beside real AWS.
+QUICKSIGHT_LOCAL_MOUNTED = env_bool(
+    "QUICKSIGHT_LOCAL_MOUNTED", default=QUICKSIGHT_ENDPOINT_URL.rstrip("/").endswith("/quicksight-local")
+)
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL") or None
 AWS_MAX_ATTEMPTS = env_int("AWS_MAX_ATTEMPTS", 3, minimum=1)
 AWS_CONNECT_TIMEOUT = env_float("AWS_CONNECT_TIMEOUT", 5, minimum=0.1)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -10,6 +11,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("quicksight-local/", include("quicksight_local.urls")),
     path("", include("exports.urls")),
 ]
+
+if settings.QUICKSIGHT_LOCAL_MOUNTED:
+    urlpatterns.insert(0, path("quicksight-local/", include("quicksight_local.urls")))

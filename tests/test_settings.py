@@ -118,3 +118,11 @@ with serve_in_thread() as (url, state):
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
     assert "answered ResourceNotFoundException" in result.stdout, result.stderr[-2000:]
     assert "secret-EMEA-tag-value" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("endpoint", "mounted"), [(None, True), ("aws", False), ("http://qs.internal:8400", False)])
+def test_quicksight_local_is_mounted_only_when_the_portal_uses_it(endpoint, mounted):
+    env = {"DEBUG": "true"} | ({"QUICKSIGHT_ENDPOINT_URL": endpoint} if endpoint else {})
+    script = "from django.urls import resolve; resolve('/quicksight-local/health'); print('mounted')"
+    result = run_manage("shell", "-c", script, env=env)
+    assert ("mounted" in result.stdout) is mounted, result.stderr[-500:]
