@@ -23,6 +23,7 @@ from django.utils.http import urlencode
 
 from exports import audit
 from exports.access import granted_dashboards
+from exports.admin_history import ReadOnlyMixin
 from exports.models import (
     Dashboard,
     DashboardParameter,
@@ -48,20 +49,11 @@ SYNCED_DASHBOARD_FIELDS = (
 )
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
     """Synced from QuickSight: shown, never edited or deleted by hand."""
 
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 def _formats(visual: Visual) -> str:
@@ -351,6 +343,3 @@ class S3DestinationAdmin(AuditedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("allowed_groups")
-
-
-from exports import admin_history  # noqa: E402,F401
