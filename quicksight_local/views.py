@@ -13,7 +13,6 @@ import copy
 import functools
 import json
 import logging
-import re
 import time
 import uuid
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from exports.snapshot_rules import check
+from exports.snapshot_rules import account_id_is_12_digits, check
 from quicksight_local import storage
 from quicksight_local.auth import authenticate
 from quicksight_local.catalog import Dashboard, Parameter
@@ -42,7 +41,6 @@ DECLARATIONS = {
     "DECIMAL": "DecimalParameterDeclaration",
     "DATETIME": "DateTimeParameterDeclaration",
 }
-_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 
 View = Callable[..., dict[str, Any]]
 
@@ -72,8 +70,9 @@ def operation(name: str, *, method: str = "GET", status: int = 200) -> Callable[
                 if state.faults.latency > 0:
                     time.sleep(state.faults.latency)
                 authenticate(request, region=state.region)
-                if not _ACCOUNT_ID.match(account_id):
-                    raise invalid("AwsAccountId: must be exactly 12 digits [account-id-format]")
+                # Every operation names the account in its path: the shared rule checks it.
+                for violation in account_id_is_12_digits({"AwsAccountId": account_id}, None):
+                    raise invalid(str(violation))
                 if account_id != state.account_id:
                     raise ServiceError(
                         "AccessDeniedException", f"The caller is not authorized to access account {account_id}."

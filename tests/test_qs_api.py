@@ -80,6 +80,12 @@ def test_a_forged_next_token_is_refused(client):
         client.list_dashboards(AwsAccountId=ACCOUNT, NextToken="not-a-token")
 
 
+def test_an_account_id_that_is_not_12_digits_names_the_rule(client):
+    with pytest.raises(client.exceptions.InvalidParameterValueException) as raised:
+        client.list_dashboards(AwsAccountId="11112222333x")
+    assert "[account-id-format]" in raised.value.response["Error"]["Message"]
+
+
 def test_describe_dashboard_gives_version_and_sheets(client):
     dashboard = client.describe_dashboard(AwsAccountId=ACCOUNT, DashboardId="sales-overview")["Dashboard"]
 
