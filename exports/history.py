@@ -15,6 +15,7 @@ from itertools import islice
 from typing import Any
 
 from django import forms
+from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value
 from django.db.models.functions import Cast, Coalesce
@@ -177,6 +178,15 @@ def filter_format(exports: QuerySet[Export], fmt: str) -> QuerySet[Export]:
 def list_rows(exports: QuerySet[Export]) -> QuerySet[Export]:
     files = Prefetch("files", queryset=ExportFile.objects.order_by("index"))
     return with_queue_position(exports.select_related("dashboard", "user").prefetch_related(files))
+
+
+def export_page(request, exports: QuerySet[Export], *, per_page: int) -> dict:
+    """One decorated page of exports, and the query string its page links keep (filters, no page)."""
+    page = Paginator(exports, per_page).get_page(request.GET.get("page"))
+    page.object_list = decorate(page.object_list)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {"page": page, "query": query.urlencode()}
 
 
 def decorate(exports: Iterable[Export]) -> list[Export]:

@@ -31,15 +31,11 @@ def _filters(request) -> tuple[history.HistoryFilter, dict]:
 def audit_history(request):
     _require_auditor(request.user)
     form, filters = _filters(request)
-    page = Paginator(history.history_exports(filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = history.decorate(page.object_list)
-    for export in page.object_list:
+    context = history.export_page(request, history.history_exports(filters=filters), per_page=PAGE_SIZE)
+    for export in context["page"].object_list:
         export.rls = history.rls_tags(export.request or {})
         export.parameters = history.describe_parameters(export.request or {})
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"page": page, "form": form, "query": query.urlencode()}
-    return render(request, "exports/audit.html", context)
+    return render(request, "exports/audit.html", {**context, "form": form})
 
 
 @login_required

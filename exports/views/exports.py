@@ -6,7 +6,6 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -29,14 +28,8 @@ def _client_ip(request) -> str | None:
 def export_list(request):
     form = history.MyExportsFilter(request.GET or None, user=request.user)
     filters = form.cleaned_data if form.is_valid() else {}
-    page = Paginator(history.my_exports(user=request.user, filters=filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    page.object_list = history.decorate(page.object_list)
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"page": page, "form": form, "query": query.urlencode()}
-    return render(request, "exports/export_list.html", context)
+    context = history.export_page(request, history.my_exports(user=request.user, filters=filters), per_page=PAGE_SIZE)
+    return render(request, "exports/export_list.html", {**context, "form": form})
 
 
 @login_required
