@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import csv
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -100,14 +99,12 @@ def test_unknown_visual_is_a_render_error(tmp_path):
         render(tmp_path, csv_file("orders", "nope"))
 
 
-def test_full_order_lines_csv_renders_every_row_quickly(tmp_path):
-    started = time.monotonic()
+def test_full_order_lines_csv_renders_every_row(tmp_path):
+    # Speed is bench/render_memory's job; here only that no row is lost.
     out = render(tmp_path, csv_file("orders", "order-lines"))
-    elapsed = time.monotonic() - started
     with open(out, "rb") as handle:
         lines = sum(1 for _ in handle)
     assert lines == 1 + 250_000
-    assert elapsed < 10
 
 
 # --- Excel ---
