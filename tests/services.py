@@ -64,9 +64,14 @@ def worker_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def celery_worker(broker_url: str, *, log_path: Path, concurrency: int = 1, extra_env: dict | None = None):
-    """A real `celery worker` process on the given broker; yields the Popen, stops it on exit."""
-    env = worker_env(REDIS_URL=broker_url, **(extra_env or {}))
+def celery_worker(broker_url: str | None, *, log_path: Path, concurrency: int = 1, extra_env: dict | None = None):
+    """A real `celery worker` process on the given Redis broker, or with None on the embedded
+    filesystem broker under extra_env's VAR_DIR; yields the Popen, stops it on exit."""
+    env = worker_env(**(extra_env or {}))
+    if broker_url:
+        env["REDIS_URL"] = broker_url
+    else:
+        env.pop("REDIS_URL", None)
     cmd = [
         sys.executable,
         "-m",

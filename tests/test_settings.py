@@ -72,12 +72,14 @@ def test_settings_refuse_debug_maybe_and_name_it():
     result = run_manage("check", env={"DEBUG": "maybe"})
     assert result.returncode != 0
     assert "DEBUG='maybe' is not a boolean" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_production_without_secret_key_refuses_to_start():
     result = run_manage("check", env={"DEBUG": "false", "ALLOWED_HOSTS": "x"})
     assert result.returncode != 0
-    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+    assert "SECRET_KEY must be set when DEBUG is off (for development: DEBUG=true)" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_manage_check_passes_in_development():
