@@ -48,7 +48,7 @@ def redis_test_url() -> str:
     return f"{parts.scheme}://{parts.netloc}/{os.environ.get('REDIS_TEST_DB', '15')}"
 
 
-def worker_env(**extra: str) -> dict[str, str]:
+def worker_env(**extra: str | None) -> dict[str, str]:
     """Environment for a subprocess of the portal that shares the test database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     settings_dict = connection.settings_dict
@@ -60,18 +60,14 @@ def worker_env(**extra: str) -> dict[str, str]:
         host = f"{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}"
         env["DATABASE_URL"] = f"postgres://{auth}@{host}/{settings_dict['NAME']}"
     env.update({"DEBUG": "true", "TESTING": "true", "PYTHONUNBUFFERED": "1"}, **extra)
-    return env
+    return {k: v for k, v in env.items() if v is not None}  # None unsets: REDIS_URL=None, the embedded broker
 
 
 @contextmanager
 def celery_worker(broker_url: str | None, *, log_path: Path, concurrency: int = 1, extra_env: dict | None = None):
     """A real `celery worker` process on the given Redis broker, or with None on the embedded
     filesystem broker under extra_env's VAR_DIR; yields the Popen, stops it on exit."""
-    env = worker_env(**(extra_env or {}))
-    if broker_url:
-        env["REDIS_URL"] = broker_url
-    else:
-        env.pop("REDIS_URL", None)
+    env = worker_env(REDIS_URL=broker_url, **(extra_env or {}))
     cmd = [
         sys.executable,
         "-m",

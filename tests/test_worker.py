@@ -31,8 +31,7 @@ def test_heartbeat_task_runs_on_the_embedded_filesystem_broker(tmp_path):
     """What `make run` uses with no REDIS_URL: two processes sharing the broker folders under VAR_DIR."""
     embedded = {"VAR_DIR": str(tmp_path)}
     with celery_worker(None, log_path=tmp_path / "worker.log", extra_env=embedded):
-        env = worker_env(**embedded)
-        env.pop("REDIS_URL", None)
+        env = worker_env(REDIS_URL=None, **embedded)
         sent = subprocess.run([sys.executable, "-c", SEND_HEARTBEAT], cwd=ROOT, env=env, capture_output=True, text=True)
         assert sent.returncode == 0, sent.stderr
         wait_for_heartbeat()
