@@ -577,7 +577,7 @@ def export_notify(*, export_id) -> None:
         state = export_file.error_message or "ready to download"
         lines.append(f"  - {export_file}: {state}")
     path = reverse("exports:detail", args=[export.pk])
-    lines += ["", f"Open it in the portal: {getattr(settings, 'PORTAL_BASE_URL', '').rstrip('/')}{path}"]
+    lines += ["", f"Open it in the portal: {settings.PORTAL_BASE_URL}{path}"]
     try:
         send_mail(subject, "\n".join(lines), None, [export.user.email])
     except OSError as exc:  # SMTP trouble must not undo a finished export

@@ -83,3 +83,16 @@ def parse_database_url(name: str, url: str) -> dict:
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
     }
+
+
+def env_base_url(name: str, default: str) -> str:
+    """An absolute http(s) URL without its trailing slash (links are built as base + path)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an absolute http(s) URL (like https://exports.example.com)")
+    if parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"{name}={raw!r} must not carry a query or fragment")
+    return raw.strip().rstrip("/")

@@ -6,13 +6,15 @@ quicksight_local mounted in the portal, media under var/. See README "Configurat
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_float, env_int, env_list, env_str, parse_database_url
+from portal.env import env_base_url, env_bool, env_float, env_int, env_list, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR") or BASE_DIR / "var")
@@ -28,6 +30,11 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG or TESTING else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The port this portal listens on (make run, gunicorn): the embedded QuickSight endpoint follows it.
+PORT = env_int("PORT", 8000, minimum=1)
+# Where users reach the portal, for the links in mails (which have no request to take a host from).
+# Production must set it (`check --deploy` says so); development uses the local server.
+PORTAL_BASE_URL = env_base_url("PORTAL_BASE_URL", f"http://127.0.0.1:{PORT}" if DEBUG or TESTING else "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -123,6 +130,8 @@ STORAGES = {
     },
 }
 
+# The DEBUG error page lists settings: ours also hides credential tuples and passwords inside URLs.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.debug.CredentialSafeExceptionReporterFilter"
 # Security: strict by default, relaxed only for local development over plain http.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG and not TESTING)
 # The mounted quicksight_local is called by the portal itself over http (the embedded default).
@@ -207,7 +216,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 # --- QuickSight and AWS ---
 AWS_REGION = env_str("AWS_REGION", "us-east-1")
 # Unset: the embedded quicksight_local mounted in this portal. "aws": AWS's own endpoint.
-QUICKSIGHT_ENDPOINT_URL = env_str("QUICKSIGHT_ENDPOINT_URL", "http://127.0.0.1:8000/quicksight-local")
+QUICKSIGHT_ENDPOINT_URL = env_str("QUICKSIGHT_ENDPOINT_URL", f"http://127.0.0.1:{PORT}/quicksight-local")
 # Serve quicksight_local inside the portal only when the portal uses it: never beside real AWS.
 QUICKSIGHT_LOCAL_MOUNTED = env_bool(
     "QUICKSIGHT_LOCAL_MOUNTED", default=QUICKSIGHT_ENDPOINT_URL.rstrip("/").endswith("/quicksight-local")
@@ -218,7 +227,9 @@ AWS_CONNECT_TIMEOUT = env_float("AWS_CONNECT_TIMEOUT", 5, minimum=0.1)
 AWS_READ_TIMEOUT = env_float("AWS_READ_TIMEOUT", 30, minimum=0.1)
 
 # quicksight_local: the access keys it accepts ("id:secret,id:secret"), and the demo account.
-QUICKSIGHT_LOCAL_ACCESS_KEYS = env_str("QUICKSIGHT_LOCAL_ACCESS_KEYS", "AKIALOCALDEMO0000000:local-demo-secret")
+# The demo pair is published (README, .env.example): fine on a developer's machine, never on a server.
+_DEMO_KEY_ID, _DEMO_SECRET = "AKIALOCALDEMO0000000", "local-demo-secret"  # noqa: S105
+QUICKSIGHT_LOCAL_ACCESS_KEYS = env_str("QUICKSIGHT_LOCAL_ACCESS_KEYS", f"{_DEMO_KEY_ID}:{_DEMO_SECRET}")
 QUICKSIGHT_LOCAL_ACCOUNT_ID = env_str("QUICKSIGHT_LOCAL_ACCOUNT_ID", "111122223333")
 QUICKSIGHT_LOCAL_DATA_DIR = Path(env_str("QUICKSIGHT_LOCAL_DATA_DIR") or VAR_DIR / "quicksight_local")
 # A PDF shows at most this many rows per table visual (CSV and Excel carry every row).
@@ -233,15 +244,42 @@ QUICKSIGHT_LOCAL_MIN_QUEUED_SECONDS = env_float("QUICKSIGHT_LOCAL_MIN_QUEUED_SEC
 QUICKSIGHT_LOCAL_MIN_RUNNING_SECONDS = env_float("QUICKSIGHT_LOCAL_MIN_RUNNING_SECONDS", 1, minimum=0)
 QUICKSIGHT_LOCAL_LINK_TTL_SECONDS = env_int("QUICKSIGHT_LOCAL_LINK_TTL_SECONDS", 300, minimum=1)
 # Base of download links when browsers reach the service by another name than the portal does
-# (compose: the portal calls http://quicksight_local:8400, browsers http://localhost:8400).
+# (compose: the portal calls http://quicksight-local:8400, browsers http://localhost:8400).
 QUICKSIGHT_LOCAL_PUBLIC_URL = env_str("QUICKSIGHT_LOCAL_PUBLIC_URL", "")
 QUICKSIGHT_LOCAL_FAULT_LATENCY = env_float("QUICKSIGHT_LOCAL_FAULT_LATENCY", 0, minimum=0)
 QUICKSIGHT_LOCAL_FAULT_THROTTLE_RATE = env_float("QUICKSIGHT_LOCAL_FAULT_THROTTLE_RATE", 0, minimum=0)
 QUICKSIGHT_LOCAL_FAULT_JOB_FAILURE = env_str("QUICKSIGHT_LOCAL_FAULT_JOB_FAILURE", "")  # "ErrorType: message"
 QUICKSIGHT_LOCAL_FAULT_FILE_FAILURE = env_str("QUICKSIGHT_LOCAL_FAULT_FILE_FAILURE", "")  # "ErrorType: message"
-if QUICKSIGHT_ENDPOINT_URL != "aws" and not env_str("AWS_ACCESS_KEY_ID"):
-    # boto3 needs credentials to sign; the embedded service accepts this dev-only key pair.
-    AWS_LOCAL_CREDENTIALS = tuple(QUICKSIGHT_LOCAL_ACCESS_KEYS.split(",")[0].split(":", 1))
+if QUICKSIGHT_LOCAL_MOUNTED and not (DEBUG or TESTING):
+    _pairs = [pair.split(":", 1) for pair in QUICKSIGHT_LOCAL_ACCESS_KEYS.split(",") if ":" in pair]
+    if _DEMO_SECRET in {secret.strip() for _key_id, secret in _pairs}:
+        # Anyone holding the published pair could call the mounted service and ask for every row.
+        raise ImproperlyConfigured(
+            f"QUICKSIGHT_LOCAL_ACCESS_KEYS accepts the published demo key pair ({_DEMO_KEY_ID}) while "
+            "quicksight_local is mounted at /quicksight-local/ and DEBUG is off: set it to your own "
+            "id:secret, or point QUICKSIGHT_ENDPOINT_URL at a real endpoint"
+        )
+
+
+def _is_local_endpoint(url: str) -> bool:
+    """quicksight_local mounted in this portal, or any endpoint on a loopback address."""
+    if url == "aws":
+        return False
+    parts = urlsplit(url)
+    if QUICKSIGHT_LOCAL_MOUNTED and parts.path.rstrip("/").endswith("/quicksight-local"):
+        return True
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname or "").is_loopback
+    except ValueError:
+        return False
+
+
+if _is_local_endpoint(QUICKSIGHT_ENDPOINT_URL) and not env_str("AWS_ACCESS_KEY_ID"):
+    # boto3 needs credentials to sign; quicksight_local accepts its first key pair. Any other
+    # endpoint (aws, a VPC or FIPS endpoint) gets boto3's own chain: variables, profile, role.
+    AWS_LOCAL_CREDENTIALS: tuple[str, str] | None = tuple(QUICKSIGHT_LOCAL_ACCESS_KEYS.split(",")[0].split(":", 1))
 else:
     AWS_LOCAL_CREDENTIALS = None
 

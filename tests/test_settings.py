@@ -14,6 +14,8 @@ PRODUCTION_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "x7#kq2!v9m$w4z@p8r&t1y^u6i*o3e%a5s(d0f)g-h_j+l=c-K3n8Qw2Lr5Tz9Yb4",
     "ALLOWED_HOSTS": "exports.example.com",
+    "PORTAL_BASE_URL": "https://exports.example.com",
+    "QUICKSIGHT_ENDPOINT_URL": "aws",
 }
 
 
