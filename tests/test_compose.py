@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import json
 import shutil
 import subprocess
+from urllib.parse import urlsplit
 
+import boto3
 import pytest
 import yaml
 from django.core.management import get_commands
@@ -64,3 +67,24 @@ def test_docker_compose_config_is_valid():
         if created:
             env_file.unlink()
     assert result.returncode == 0, result.stderr
+
+
+def test_the_image_starts_the_web_service_as_compose_does(services):
+    cmd = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD "))
+    assert json.loads(cmd.removeprefix("CMD ")) == services["web"]["command"]
+
+
+def test_the_image_leaves_out_local_secrets_and_state():
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".env", "var", ".venv"} <= ignored
+
+
+def test_the_portal_reaches_quicksight_local_at_an_address_botocore_accepts(services):
+    values = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line)
+    endpoint = values["QUICKSIGHT_ENDPOINT_URL"]
+    known = set(services) | set(services["quicksight_local"]["networks"]["default"]["aliases"])
+    assert urlsplit(endpoint).hostname in known
+    # botocore refuses some host names compose would resolve ("quicksight_local": no "_" allowed).
+    boto3.session.Session().client(
+        "quicksight", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="x", aws_secret_access_key="y"
+    )
