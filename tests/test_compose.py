@@ -88,3 +88,14 @@ def test_the_portal_reaches_quicksight_local_at_an_address_botocore_accepts(serv
     boto3.session.Session().client(
         "quicksight", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="x", aws_secret_access_key="y"
     )
+
+
+def test_minio_accepts_the_key_pair_the_portal_signs_s3_calls_with(services):
+    env = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and line[0] != "#"
+    )
+    minio = services["minio"]["environment"]
+    assert minio["MINIO_ROOT_USER"] == f"${{AWS_ACCESS_KEY_ID:-{env['AWS_ACCESS_KEY_ID']}}}"
+    assert minio["MINIO_ROOT_PASSWORD"] == f"${{AWS_SECRET_ACCESS_KEY:-{env['AWS_SECRET_ACCESS_KEY']}}}"
