@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 from botocore.stub import Stubber
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from exports import aws
 from exports.models import Dashboard, DashboardParameter, Visual
@@ -405,3 +407,20 @@ def test_an_unknown_dashboard_id_is_reported(stub):
 
     assert report.dashboards[0].error_code == "ResourceNotFoundException"
     assert not Dashboard.objects.exists()
+
+
+def test_the_command_exits_non_zero_when_a_data_set_could_not_be_read(stub, capsys):
+    expect_list(stub, [summary("a")])
+    expect_definition(stub, "a", data_sets=["uploaded"])
+    stub.add_client_error("describe_data_set", "AccessDeniedException", "not authorized", http_status_code=401)
+
+    with pytest.raises(
+        CommandError, match="1 dashboard\\(s\\) synced with data sets whose RLS rules could not be read"
+    ):
+        call_command("sync_dashboards", "--account", ACCOUNT, "--region", REGION)
+
+    out = capsys.readouterr().out
+    assert (
+        "a: 3 added, 0 changed, 0 unchanged, 0 stale; exports blocked: data set uploaded: AccessDeniedException" in out
+    )
+    assert "1 dashboard(s) in 111122223333/eu-west-1: 3 added, 0 changed, 0 unchanged, 0 stale, 0 failed, 1 with" in out

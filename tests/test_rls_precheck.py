@@ -105,3 +105,17 @@ def test_a_rule_group_added_after_submit_cancels_before_start(stub, alice):
     assert export.status == Export.Status.CANCELLED
     assert "you have no value for segment, manager" in export.error_message
     assert Grant.objects.filter(dashboard=export.dashboard).exists()
+
+
+def test_the_admin_shows_each_data_set_and_the_blocked_reason(client, admin_user, sales):
+    with_data_sets(sales, {**ORDERS, "rls": REGION_ONLY}, PLANS, {**DENIED, "error": "not authorized"})
+    client.force_login(admin_user)
+
+    listing = client.get("/admin/exports/dashboard/").content.decode()
+    page = client.get(f"/admin/exports/dashboard/{sales.pk}/change/").content.decode()
+
+    assert "“Uploads” (AccessDeniedException)" in listing
+    assert "Orders <code>orders</code>: needs region" in page
+    assert "Account plans <code>plans</code>: needs region and segment, or manager" in page
+    assert "not readable: AccessDeniedException: not authorized" in page
+    assert 'name="data_sets"' not in page  # written by a sync only
