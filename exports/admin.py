@@ -33,7 +33,8 @@ from exports.models import (
     Sheet,
     Visual,
 )
-from exports.rls import effective_identity, export_blocker
+from exports.rls import data_set_rules, effective_identity, export_blocker, unreadable_data_sets
+from exports.rls_rules import describe_groups
 from exports.sync import sync_dashboards
 
 SYNCED_DASHBOARD_FIELDS = (
@@ -116,11 +117,13 @@ class DashboardAdmin(admin.ModelAdmin):
         "region",
         "version_number",
         "rls_keys",
+        "exports_blocked",
         "last_synced_at",
         "is_stale",
     )
     list_filter = ("is_stale", "region", "aws_account_id")
     search_fields = ("name", "dashboard_id", "arn", "sheets__name", "sheets__visuals__title")
+    exclude = ("data_sets",)  # shown in words by data_set_list; written only by a sync
     inlines = [SheetInline, ParameterInline]
     change_form_template = "admin/exports/dashboard/change_form.html"
     actions = ["sync_from_quicksight"]
@@ -128,6 +131,32 @@ class DashboardAdmin(admin.ModelAdmin):
     @admin.display(description="RLS tag keys")
     def rls_keys(self, dashboard: Dashboard) -> str:
         return ", ".join(dashboard.rls_tag_keys) or "none"
+
+    @admin.display(description="Exports blocked")
+    def exports_blocked(self, dashboard: Dashboard) -> str:
+        return unreadable_data_sets(dashboard) or ""
+
+    @admin.display(description="Data sets and their RLS rules")
+    def data_set_list(self, dashboard: Dashboard) -> str:
+        rows = []
+        for data_set in data_set_rules(dashboard):
+            if data_set.error_code:
+                verdict = format_html(
+                    '<strong class="errornote">not readable: {}: {}</strong> (exports blocked until a sync reads it)',
+                    data_set.error_code,
+                    data_set.error,
+                )
+            elif data_set.rules and data_set.rules.applies:
+                verdict = format_html("needs {}", describe_groups(data_set.rules.required_groups))
+            elif data_set.rules:
+                verdict = "RLS rules disabled: not filtered"
+            else:
+                verdict = "no row-level security"
+            rows.append(
+                (data_set.name or "(synced before rules were kept per data set)", data_set.data_set_id, verdict)
+            )
+        items = format_html_join("", "<li>{} <code>{}</code>: {}</li>", rows)
+        return format_html('<ul class="data-sets">{}</ul>', items) if rows else "none"
 
     @admin.display(description="Granted to")
     def granted_to(self, dashboard: Dashboard) -> str:
@@ -138,7 +167,9 @@ class DashboardAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # A dashboard typed in by hand still needs its ids once; after that they belong to QuickSight.
-        return (*SYNCED_DASHBOARD_FIELDS, "granted_to") if obj else ("rls_tag_keys", "last_synced_at", "is_stale")
+        if obj:
+            return (*SYNCED_DASHBOARD_FIELDS, "exports_blocked", "data_set_list", "granted_to")
+        return ("rls_tag_keys", "last_synced_at", "is_stale")
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # history points at dashboards: a sync marks them stale instead
@@ -163,7 +194,9 @@ class DashboardAdmin(admin.ModelAdmin):
                 account_id=account_id, region=region, dashboard_ids=dashboard_ids, actor=request.user
             )
             for result in report.dashboards:
-                if result.ok:
+                if result.ok and result.problems:
+                    self.message_user(request, f"Synced, exports blocked: {result.line()}", messages.WARNING)
+                elif result.ok:
                     self.message_user(request, f"Synced {result.line()}", messages.SUCCESS)
                 else:
                     self.message_user(request, f"Not synced: {result.line()}", messages.ERROR)

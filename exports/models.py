@@ -26,6 +26,11 @@ class Dashboard(models.Model):
     version_number = models.PositiveIntegerField(null=True, blank=True)
     # Tag keys of the RLS rules on the dashboard's datasets; empty when no dataset uses RLS.
     rls_tag_keys = models.JSONField("RLS tag keys", default=list, blank=True)
+    # Each data set of the published version as the last sync described it, one entry per data set
+    # (rules are never merged across data sets): {"data_set_id", "name", "rls": its
+    # RowLevelPermissionTagConfiguration as DescribeDataSet gives it, or null, "error_code", "error"}.
+    # An entry with an error_code blocks exports until a sync reads it (exports/rls.py).
+    data_sets = models.JSONField("data sets", default=list, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     is_stale = models.BooleanField(default=False, help_text="Gone from QuickSight at the last sync.")
 

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from exports.models import Dashboard, RlsTagMapping
+from exports.rls_rules import TagConfiguration, TagRule, describe_groups
 
 MAX_TAGS = 50
 
@@ -98,15 +99,75 @@ def effective_identities(user, dashboards: Iterable[Dashboard]) -> dict[int, Rls
     return {d.pk: _resolve(mappings, d) for d in dashboards}
 
 
+@dataclass(frozen=True)
+class DataSetRules:
+    """One data set of a dashboard as the last sync read it: its RLS rules, or why they are unknown."""
+
+    data_set_id: str
+    name: str
+    rules: TagConfiguration | None = None
+    error_code: str = ""
+    error: str = ""
+
+
+def data_set_rules(dashboard: Dashboard) -> list[DataSetRules]:
+    """The dashboard's data sets with their RLS rules, from the last sync."""
+    if not dashboard.data_sets and dashboard.rls_tag_keys:
+        # Synced before rules were kept per data set: only the keys are known. Until the next sync,
+        # require every key, QuickSight's rule for a data set without TagRuleConfigurations.
+        legacy = TagConfiguration(True, tuple(TagRule(key, key) for key in dashboard.rls_tag_keys))
+        return [DataSetRules("", "", legacy)]
+    return [
+        DataSetRules(
+            entry.get("data_set_id", ""),
+            entry.get("name") or entry.get("data_set_id", ""),
+            TagConfiguration.from_api(entry.get("rls")),
+            entry.get("error_code", ""),
+            entry.get("error", ""),
+        )
+        for entry in dashboard.data_sets
+    ]
+
+
+def unreadable_data_sets(dashboard: Dashboard) -> str | None:
+    """Why no export of the dashboard may run whoever asks (a data set's rules unknown); None if none."""
+    failed = [d for d in data_set_rules(dashboard) if d.error_code]
+    if not failed:
+        return None
+    names = ", ".join(f"“{d.name}” ({d.error_code})" for d in failed)
+    return (
+        f"{dashboard.name} cannot be exported for now: QuickSight did not let the portal read the "
+        f"row-level security rules of its data set {names}. An administrator must fix that and sync again."
+    )
+
+
 def export_blocker(identity: RlsIdentity, dashboard: Dashboard) -> str | None:
-    """Why this identity cannot export the dashboard, in plain words; None when it can."""
+    """Why this identity cannot export the dashboard, in plain words; None when it can.
+
+    Every data set that uses RLS must let the identity see rows (exports/rls_rules.py says when):
+    QuickSight evaluates each data set on its own, and a visual over a data set the identity fails
+    comes back empty, so such an export is refused before it is built or started.
+    """
     if len(identity.tags) > MAX_TAGS:
         return f"You have {len(identity.tags)} row-level security tags; QuickSight accepts at most {MAX_TAGS}."
-    if dashboard.uses_rls and not set(identity.tags) & set(dashboard.rls_tag_keys):
+    unreadable = unreadable_data_sets(dashboard)
+    if unreadable:
+        return unreadable
+    unmet = []
+    for data_set in data_set_rules(dashboard):
+        missing = data_set.rules.unmet(identity.tags) if data_set.rules else ()
+        if missing:
+            lacking = ", ".join(dict.fromkeys(key for group in missing for key in group))
+            subject = f"Its data set “{data_set.name}”" if data_set.name else "It"
+            unmet.append(
+                f"{subject} needs the tags {describe_groups(data_set.rules.required_groups)}; "
+                f"you have no value for {lacking}."
+            )
+    if unmet:
         keys = ", ".join(dashboard.rls_tag_keys)
         return (
-            f"{dashboard.name} shows only the rows your row-level security tags allow ({keys}), "
-            "and you have none for it yet. Ask an administrator to map your tags."
+            f"{dashboard.name} shows only the rows your row-level security tags allow ({keys}). {' '.join(unmet)} "
+            "Ask an administrator to map your tags."
         )
     return None
 

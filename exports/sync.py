@@ -1,10 +1,13 @@
-"""The catalog from QuickSight: dashboards, sheets, visuals, parameters and the RLS tag keys they need.
+"""The catalog from QuickSight: dashboards, sheets, visuals, parameters and their data sets' RLS rules.
 
 ListDashboards (every page), then per dashboard DescribeDashboardDefinition of the published
 version and DescribeDataSet of each dataset it declares. Each dashboard is written in its own
-transaction, so one that fails (AccessDenied, throttling, a malformed answer) is reported and
-leaves its rows as they were while the others go on. Nothing is deleted: what QuickSight no longer
-has is marked stale, because exports and their history point at it.
+transaction, so one that fails (AccessDenied, throttling, a malformed answer, a definition
+QuickSight itself reports as failed) is reported and leaves its rows as they were while the others
+go on. A data set QuickSight refuses to describe (access denied, a kind the API does not support)
+is reported for that data set only: the dashboard still syncs, and the error stored with the data
+set blocks its exports until a sync reads it. Nothing is deleted: what QuickSight no longer has is
+marked stale, because exports and their history point at it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from django.utils.html import strip_tags
 
 from exports import audit, aws, quota
 from exports.models import Dashboard, DashboardParameter, Sheet, Visual
+from exports.rls_rules import TagConfiguration
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,9 @@ PARAMETER_TYPES = {
 }
 # A sync runs in a command or an admin request, not a worker: it may wait for the shared quota.
 QUOTA_MAX_WAIT_SECONDS = 30.0
+_NO_RLS = TagConfiguration(enabled=False, rules=())
+FAILED_STATUSES = frozenset({"CREATION_FAILED", "UPDATE_FAILED"})
+UNFINISHED_STATUSES = frozenset({"CREATION_IN_PROGRESS", "UPDATE_IN_PROGRESS"})
 
 
 class SyncProblem(Exception):
@@ -51,6 +58,8 @@ class DashboardSync:
     stale: int = 0
     error_code: str = ""
     error: str = ""
+    # Synced, but with data sets whose RLS rules could not be read: its exports are blocked.
+    problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -59,10 +68,13 @@ class DashboardSync:
     def line(self) -> str:
         if not self.ok:
             return f"{self.dashboard_id}: FAILED {self.error_code}: {self.error}"
-        return (
+        line = (
             f"{self.dashboard_id}: {self.added} added, {self.changed} changed, "
             f"{self.unchanged} unchanged, {self.stale} stale"
         )
+        if self.problems:
+            line += "; exports blocked: " + "; ".join(self.problems)
+        return line
 
 
 @dataclass
@@ -78,8 +90,12 @@ class SyncReport:
         return [d for d in self.dashboards if not d.ok]
 
     @property
+    def with_problems(self) -> list[DashboardSync]:
+        return [d for d in self.dashboards if d.ok and d.problems]
+
+    @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.with_problems
 
     def totals(self) -> dict[str, int]:
         keys = ("added", "changed", "unchanged", "stale")
@@ -97,6 +113,7 @@ class SyncReport:
         out.append(
             f"{len(self.dashboards)} dashboard(s) in {self.account_id}/{self.region}: {t['added']} added, "
             f"{t['changed']} changed, {t['unchanged']} unchanged, {t['stale']} stale, {len(self.failed)} failed"
+            + (f", {len(self.with_problems)} with unreadable data sets" if self.with_problems else "")
         )
         return out
 
@@ -112,7 +129,7 @@ class _QuickSight:
         self.account_id = account_id
         self.client = aws.quicksight_client(region)
         quota.install(self.client)
-        self._data_sets: dict[str, list[str] | Exception] = {}
+        self._data_sets: dict[str, dict[str, Any]] = {}
 
     def _call(self, fn, **kwargs: Any) -> Any:
         try:
@@ -144,21 +161,46 @@ class _QuickSight:
             kwargs["VersionNumber"] = summary["PublishedVersionNumber"]
         return self._call(self.client.describe_dashboard_definition, **kwargs)
 
-    def rls_tag_keys(self, data_set_arn: str) -> list[str]:
-        """Tag keys of the data set's enabled tag-based row-level security (cached for this sync)."""
-        if data_set_arn not in self._data_sets:
-            data_set_id = data_set_arn.rsplit("/", 1)[-1]
+    def data_set(self, declaration: dict[str, Any]) -> dict[str, Any]:
+        """One data set as Dashboard.data_sets keeps it (cached for this sync).
+
+        A permanent refusal (access denied, a data set kind the API does not describe) is kept in
+        the entry; a temporary one (throttling, 5xx) raises, so the dashboard keeps its last rules.
+        """
+        arn = declaration["DataSetArn"]
+        if arn not in self._data_sets:
+            data_set_id = arn.rsplit("/", 1)[-1]
+            entry: dict[str, Any] = {"data_set_id": data_set_id, "name": declaration.get("Identifier") or data_set_id}
             try:
                 answer = self._call(self.client.describe_data_set, AwsAccountId=self.account_id, DataSetId=data_set_id)
-                config = answer.get("DataSet", {}).get("RowLevelPermissionTagConfiguration") or {}
-                keys = [] if config.get("Status") == "DISABLED" else [r["TagKey"] for r in config.get("TagRules", [])]
-                self._data_sets[data_set_arn] = keys
+            except aws.RetryableAwsError:
+                raise
             except aws.AwsError as exc:
-                self._data_sets[data_set_arn] = exc
-        found = self._data_sets[data_set_arn]
-        if isinstance(found, Exception):
-            raise found
-        return found
+                log.warning("sync: DescribeDataSet %s refused: %s", data_set_id, exc.code)
+                entry.update(rls=None, error_code=exc.code, error=exc.message or exc.user_message)
+            else:
+                data_set = answer.get("DataSet") or {}
+                rls = data_set.get("RowLevelPermissionTagConfiguration") or None
+                TagConfiguration.from_api(rls)  # a shape we cannot read fails the dashboard, not an export later
+                entry.update(name=data_set.get("Name") or entry["name"], rls=rls, error_code="", error="")
+            self._data_sets[arn] = entry
+        return self._data_sets[arn]
+
+
+def _definition_problem(answer: dict[str, Any]) -> aws.AwsError | None:
+    """A definition QuickSight itself reports as failed or unfinished: reading it would mark every sheet stale."""
+    status = answer.get("ResourceStatus") or ""
+    errors = "; ".join(f"{e.get('Type', 'ERROR')}: {e.get('Message', '')}" for e in answer.get("Errors") or [])
+    if status in FAILED_STATUSES or errors:
+        what = f"QuickSight reports this version as {status or 'having errors'}"
+        return aws.PermanentAwsError("DashboardVersionFailed", f"{what}{': ' + errors if errors else ''}")
+    if status in UNFINISHED_STATUSES:
+        return aws.RetryableAwsError(
+            "DashboardVersionNotReady", f"QuickSight is still building this version ({status})"
+        )
+    if "Definition" not in answer:
+        return aws.PermanentAwsError("UnexpectedResponse", "QuickSight's answer has no Definition")
+    return None
 
 
 def sync_dashboards(
@@ -203,12 +245,16 @@ def sync_dashboards(
         result = DashboardSync(summary["DashboardId"], summary.get("Name", ""))
         try:
             definition = quicksight.definition(summary)
+            problem = _definition_problem(definition)
+            if problem:
+                raise problem
             body = definition.get("Definition") or {}
-            tag_keys: set[str] = set()
-            for declaration in body.get("DataSetIdentifierDeclarations", []):
-                tag_keys.update(quicksight.rls_tag_keys(declaration["DataSetArn"]))
+            data_sets = [quicksight.data_set(d) for d in body.get("DataSetIdentifierDeclarations", [])]
+            result.problems = [
+                f"data set {d['data_set_id']}: {d['error_code']}: {d['error']}" for d in data_sets if d["error_code"]
+            ]
             with transaction.atomic():
-                _apply(account_id, region, summary, body, sorted(tag_keys), result, actor)
+                _apply(account_id, region, summary, body, data_sets, result, actor)
         except aws.AwsError as exc:
             log.warning("sync of dashboard %s failed: %s", result.dashboard_id, exc.code)
             result.error_code, result.error = exc.code, _reason(exc)
@@ -280,16 +326,25 @@ def _apply(
     region: str,
     summary: dict[str, Any],
     body: dict[str, Any],
-    rls_tag_keys: list[str],
+    data_sets: list[dict[str, Any]],
     result: DashboardSync,
     actor,
 ) -> None:
     counts: Counter = Counter()
+    rls_tag_keys = sorted(
+        {
+            rule.tag_key
+            for entry in data_sets
+            if (rules := TagConfiguration.from_api(entry["rls"])) and rules.applies
+            for rule in rules.rules
+        }
+    )
     dashboard_values = {
         "name": summary.get("Name") or summary["DashboardId"],
         "arn": summary.get("Arn", ""),
         "version_number": summary.get("PublishedVersionNumber"),
         "rls_tag_keys": rls_tag_keys,
+        "data_sets": data_sets,
         "is_stale": False,
     }
     dashboard = (
@@ -391,5 +446,11 @@ def _apply(
                 "changed": result.changed,
                 "stale": result.stale,
                 "rls_tag_keys": rls_tag_keys,
+                # Keys only (rules carry no tag values): what each data set requires, or why it is unknown.
+                "data_sets": {
+                    d["data_set_id"]: d["error_code"]
+                    or [list(g) for g in (TagConfiguration.from_api(d["rls"]) or _NO_RLS).required_groups]
+                    for d in data_sets
+                },
             },
         )

@@ -12,17 +12,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from exports.rls_rules import TagConfiguration
 from exports.snapshot_rules import DashboardCatalog, ParameterDeclaration
 
 DEMO_CATALOG = Path(__file__).with_name("demo_catalog.json")
-
-
-@dataclass(frozen=True)
-class TagRule:
-    column: str
-    tag_key: str
-    match_all_value: str | None = None
-    multi_value_delimiter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -31,7 +24,7 @@ class Dataset:
     name: str
     rows: int
     columns: dict[str, str]  # column -> STRING / INTEGER / DECIMAL / DATETIME
-    tag_rules: tuple[TagRule, ...] = ()
+    rls: TagConfiguration | None = None  # RowLevelPermissionTagConfiguration
 
 
 @dataclass(frozen=True)
@@ -108,10 +101,7 @@ def parse_catalog(raw: dict[str, Any]) -> Catalog:
             name=d["name"],
             rows=d["rows"],
             columns=dict(d["columns"]),
-            tag_rules=tuple(
-                TagRule(r["ColumnName"], r["TagKey"], r.get("MatchAllValue"), r.get("TagMultiValueDelimiter"))
-                for r in d.get("row_level_permission_tag_rules", [])
-            ),
+            rls=TagConfiguration.from_api(d.get("RowLevelPermissionTagConfiguration")),
         )
         for dataset_id, d in raw["datasets"].items()
     }

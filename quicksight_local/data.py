@@ -66,6 +66,9 @@ PRODUCTS = [
     ("Desk organiser", "Office supplies", "24.00"),
 ]
 CHANNELS = ["Online", "Retail", "Partner", "Direct sales"]
+SEGMENTS = ["Enterprise", "Mid-market", "SMB"]
+# Account managers work across regions: the account_plans rule group ["account_manager"] shows why.
+ACCOUNT_MANAGERS = ["Ana Souza", "Ben Okafor", "Chen Wei", "Dana Levi", "Emil Berg", "Fatima Khan"]
 START = "2024-01-01"
 DAYS = 731  # two years, 2024 being a leap year
 
@@ -77,7 +80,11 @@ def _values(rows: Sequence[Sequence[Any]]) -> str:
     return ",\n".join("(" + ", ".join(literal(v) for v in row) + ")" for row in rows)
 
 
-def _build_sql(sales_rows: int, ticket_rows: int) -> str:
+def _array(items: Sequence[str]) -> str:
+    return "[" + ", ".join("'" + item.replace("'", "''") + "'" for item in items) + "]"
+
+
+def _build_sql(sales_rows: int, ticket_rows: int, plan_rows: int = 2_000) -> str:
     countries = [(region, i, country) for region, names in REGIONS.items() for i, country in enumerate(names)]
     products = [(i, name, category, price) for i, (name, category, price) in enumerate(PRODUCTS)]
     return f"""
@@ -144,6 +151,21 @@ FROM base b
 JOIN products_src pr ON pr.idx = floor(u(b.h, 5) * {len(PRODUCTS)})::INTEGER
 ORDER BY ticket_id;
 
+CREATE TABLE account_plans AS
+WITH draws AS (
+    SELECT n, md5_number('account_plans:' || n) AS h FROM range(1, {plan_rows} + 1) r(n)
+)
+SELECT
+    d.n::INTEGER AS plan_id,
+    'Account ' || lpad(d.n::VARCHAR, 4, '0') AS account,
+    pick_region(u(d.h, 0)) AS region,
+    {_array(SEGMENTS)}[1 + floor(u(d.h, 1) * {len(SEGMENTS)})::INTEGER] AS segment,
+    {_array(ACCOUNT_MANAGERS)}[1 + floor(u(d.h, 2) * {len(ACCOUNT_MANAGERS)})::INTEGER] AS account_manager,
+    (2025 + floor(u(d.h, 3) * 2))::INTEGER AS plan_year,
+    round(5000 + u(d.h, 4) * 495000, 2)::DECIMAL(12, 2) AS target
+FROM draws d
+ORDER BY plan_id;
+
 DROP TABLE products_src;
 DROP TABLE region_sizes;
 """
@@ -157,7 +179,9 @@ def _catalog_rows(catalog: Catalog, dataset_id: str, fallback: int) -> int:
 def build_sql(catalog: Catalog | None = None) -> str:
     catalog = catalog or load_catalog()
     return _build_sql(
-        _catalog_rows(catalog, "sales_orders", 250_000), _catalog_rows(catalog, "support_tickets", 30_000)
+        _catalog_rows(catalog, "sales_orders", 250_000),
+        _catalog_rows(catalog, "support_tickets", 30_000),
+        _catalog_rows(catalog, "account_plans", 2_000),
     )
 
 
@@ -235,25 +259,24 @@ def _quote(identifier: str) -> str:
 def apply_rls(dataset: Dataset, tags: Mapping[str, str]) -> tuple[list[str], list[Any]]:
     """WHERE clauses for a dataset's RowLevelPermissionTagConfiguration, as QuickSight applies it.
 
-    Every rule must pass (rules are ANDed). A rule whose tag is absent (or empty) denies every row;
-    the rule's MatchAllValue lets every row through; TagMultiValueDelimiter splits one tag value
-    into several allowed values. A dataset without rules is not filtered.
+    The semantics live in exports/rls_rules.py, shared with the portal's pre-check: rules ANDed, or
+    TagRuleConfigurations' groups ORed; a missing tag denies; MatchAllValue lets every row through;
+    TagMultiValueDelimiter splits a tag into several values. A dataset without rules is not filtered.
     """
-    clauses: list[str] = []
+    alternatives = dataset.rls.row_filter(tags) if dataset.rls is not None else None
+    if alternatives is None:
+        return [], []
+    if not alternatives:
+        return ["FALSE"], []
+    ors: list[str] = []
     params: list[Any] = []
-    for rule in dataset.tag_rules:
-        value = tags.get(rule.tag_key)
-        if value is None or value == "":
-            return ["FALSE"], []
-        if rule.match_all_value is not None and value == rule.match_all_value:
-            continue
-        parts = value.split(rule.multi_value_delimiter) if rule.multi_value_delimiter else [value]
-        allowed = [part.strip() for part in parts if part.strip()]
-        if not allowed:
-            return ["FALSE"], []
-        clauses.append(f"{_quote(rule.column)} IN ({', '.join('?' * len(allowed))})")
-        params.extend(allowed)
-    return clauses, params
+    for conditions in alternatives:
+        ands = []
+        for column, allowed in conditions:
+            ands.append(f"{_quote(column)} IN ({', '.join('?' * len(allowed))})")
+            params.extend(allowed)
+        ors.append(" AND ".join(ands))
+    return [" OR ".join(f"({clause})" for clause in ors)], params
 
 
 def _naive_utc(value: datetime) -> datetime:

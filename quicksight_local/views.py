@@ -265,16 +265,8 @@ def describe_data_set(request: HttpRequest, state: ServiceState, *, account_id: 
         "ImportMode": "SPICE",
         "OutputColumns": [{"Name": name, "Type": type_} for name, type_ in dataset.columns.items()],
     }
-    if dataset.tag_rules:
-        rules = []
-        for rule in dataset.tag_rules:
-            entry = {"TagKey": rule.tag_key, "ColumnName": rule.column}
-            if rule.match_all_value is not None:
-                entry["MatchAllValue"] = rule.match_all_value
-            if rule.multi_value_delimiter is not None:
-                entry["TagMultiValueDelimiter"] = rule.multi_value_delimiter
-            rules.append(entry)
-        body["RowLevelPermissionTagConfiguration"] = {"Status": "ENABLED", "TagRules": rules}
+    if dataset.rls is not None:
+        body["RowLevelPermissionTagConfiguration"] = dataset.rls.to_api()
     return {"DataSet": body}
 
 

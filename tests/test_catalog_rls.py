@@ -103,8 +103,8 @@ def test_no_tags_on_an_rls_dashboard_blocks_the_export_in_plain_words(carol, sal
     blocker = export_blocker(effective_identity(carol, sales), sales)
 
     assert blocker == (
-        "Sales overview shows only the rows your row-level security tags allow (region), "
-        "and you have none for it yet. Ask an administrator to map your tags."
+        "Sales overview shows only the rows your row-level security tags allow (region). "
+        "It needs the tags region; you have no value for region. Ask an administrator to map your tags."
     )
 
 
@@ -235,7 +235,7 @@ def test_preview_shows_conflicts_and_overridden_mappings(admin_client, carol, sa
 def test_preview_shows_the_blocker_for_an_outsider(admin_client, carol, sales):
     html = preview(admin_client, carol, sales)
 
-    assert "Export blocked:" in html and "you have none for it yet" in html
+    assert "Export blocked:" in html and "you have no value for region" in html
     assert "The dashboard is not granted to carol" in html
     assert "No tag applies to this user for this dashboard." in html
 

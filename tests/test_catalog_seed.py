@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from exports import access
 from exports.models import Dashboard, Grant
+from exports.rls import effective_identity, export_blocker
 from quicksight_local.jobs import get_state
 
 
@@ -28,8 +29,16 @@ def test_seed_demo_syncs_and_grants_the_demo_catalog_once(embedded, db, capsys, 
 
     out = capsys.readouterr().out
     assert "sales-overview: 15 added" in out and "sales-overview: 0 added, 0 changed, 15 unchanged" in out
-    assert set(Dashboard.objects.values_list("dashboard_id", flat=True)) == {"sales-overview", "support-ops"}
-    assert Grant.objects.count() == 2 and set(Grant.objects.values_list("group__name", flat=True)) == {"Analysts"}
+    assert set(Dashboard.objects.values_list("dashboard_id", flat=True)) == {
+        "sales-overview",
+        "support-ops",
+        "account-plans",
+    }
+    assert set(Grant.objects.values_list("dashboard__dashboard_id", "group__name")) == {
+        ("sales-overview", "Analysts"),
+        ("support-ops", "Analysts"),
+        ("account-plans", "Account managers"),
+    }
     alice, carol = django_user_model.objects.get(username="alice"), django_user_model.objects.get(username="carol")
     assert access.granted_dashboards(alice).count() == 2
     assert not access.granted_dashboards(carol).exists()
@@ -42,3 +51,21 @@ def test_seed_demo_leaves_a_real_quicksight_alone(embedded, settings, db, capsys
 
     assert "run `manage.py sync_dashboards`" in capsys.readouterr().out
     assert not Dashboard.objects.exists()
+
+
+def test_seeded_account_managers_show_rule_groups(embedded, db, django_user_model):
+    call_command("seed_demo")
+    plans = Dashboard.objects.get(dashboard_id="account-plans")
+    dave, erin = (django_user_model.objects.get(username=name) for name in ("dave", "erin"))
+
+    assert [(d["data_set_id"], d["rls"].get("TagRuleConfigurations")) for d in plans.data_sets] == [
+        ("account_plans", [["region", "customer_segment"], ["account_manager"]]),
+        ("sales_orders", None),
+    ]
+    assert export_blocker(effective_identity(dave, plans), plans) is None
+    assert export_blocker(effective_identity(erin, plans), plans) == (
+        "Account plans shows only the rows your row-level security tags allow "
+        "(account_manager, customer_segment, region). Its data set “Account plans” needs the tags "
+        "region and customer_segment, or account_manager; you have no value for customer_segment, account_manager. "
+        "Ask an administrator to map your tags."
+    )

@@ -60,7 +60,11 @@ def test_first_sync_builds_the_catalog(qs, db):
     report = sync()
 
     assert report.ok and report.gone == []
-    assert {d.dashboard_id: d.added for d in report.dashboards} == {"sales-overview": 15, "support-ops": 9}
+    assert {d.dashboard_id: d.added for d in report.dashboards} == {
+        "sales-overview": 15,
+        "support-ops": 9,
+        "account-plans": 4,
+    }
     sales = Dashboard.objects.get(aws_account_id=ACCOUNT, region=REGION, dashboard_id="sales-overview")
     assert (sales.name, sales.version_number, sales.rls_tag_keys) == ("Sales overview", 3, ["region"])
     assert sales.arn == f"arn:aws:quicksight:{REGION}:{ACCOUNT}:dashboard/sales-overview"
@@ -85,10 +89,10 @@ def test_first_sync_builds_the_catalog(qs, db):
         "OrdersTo": ("DATETIME", False, []),
     }
     assert qs.calls.count("ListDashboards", "ok") == 1
-    assert qs.calls.count("DescribeDashboardDefinition", "ok") == 2
-    # Three data sets (sales_orders, products, support_tickets): each is described once per sync.
-    assert qs.calls.count("DescribeDataSet", "ok") == 3
-    assert AuditEvent.objects.filter(action="catalog.synced").count() == 2
+    assert qs.calls.count("DescribeDashboardDefinition", "ok") == 3
+    # Four data sets (sales_orders, products, support_tickets, account_plans): each described once per sync.
+    assert qs.calls.count("DescribeDataSet", "ok") == 4
+    assert AuditEvent.objects.filter(action="catalog.synced").count() == 3
 
 
 def test_second_sync_changes_nothing(qs, db):
@@ -176,7 +180,8 @@ def test_command_prints_the_summary(qs, db, capsys):
     out = capsys.readouterr().out
     assert "sales-overview: 15 added, 0 changed, 0 unchanged, 0 stale" in out
     assert "support-ops: 9 added, 0 changed, 0 unchanged, 0 stale" in out
-    assert "2 dashboard(s) in 111122223333/us-east-1: 24 added" in out
+    assert "account-plans: 4 added, 0 changed, 0 unchanged, 0 stale" in out
+    assert "3 dashboard(s) in 111122223333/us-east-1: 28 added" in out
 
 
 def test_command_defaults_to_the_local_account_and_region(qs, db, settings, capsys):
@@ -215,4 +220,4 @@ def test_command_exits_non_zero_when_one_dashboard_fails(qs, db, capsys, edit_ca
 
     out = capsys.readouterr().out
     assert "sales-overview: 15 added" in out and "support-ops: FAILED UnexpectedResponse" in out
-    assert list(Dashboard.objects.values_list("dashboard_id", flat=True)) == ["sales-overview"]
+    assert set(Dashboard.objects.values_list("dashboard_id", flat=True)) == {"sales-overview", "account-plans"}

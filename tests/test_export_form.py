@@ -382,13 +382,13 @@ def test_user_with_an_rls_blocker_sees_the_reason_and_cannot_submit(client, caro
     client.force_login(carol)
 
     html = client.get(NEW, {"dashboard": "sales"}).content.decode()
-    assert "you have none for it yet" in text_of(html, "blocker")
+    assert "you have no value for region" in text_of(html, "blocker")
     assert "disabled" in element(html, "submit-export")
-    assert "you have none for it yet" in text_of(html, "submit-reason")
+    assert "you have no value for region" in text_of(html, "submit-reason")
 
     response = client.post(NEW, form([("PDF", "summary")], action="submit"))
     assert response.status_code == 200
-    assert "you have none for it yet" in text_of(response.content.decode(), "blocker")
+    assert "you have no value for region" in text_of(response.content.decode(), "blocker")
     assert Export.objects.count() == 0
 
 

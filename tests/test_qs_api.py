@@ -64,7 +64,7 @@ def test_list_dashboards_pages_through_the_catalog(client):
 
     assert [d["DashboardId"] for d in first["DashboardSummaryList"]] == ["sales-overview"]
     assert [d["DashboardId"] for d in second["DashboardSummaryList"]] == ["support-ops"]
-    assert "NextToken" not in second
+    assert second["NextToken"]
     assert first["DashboardSummaryList"][0]["Arn"] == f"arn:aws:quicksight:us-east-1:{ACCOUNT}:dashboard/sales-overview"
     assert first["Status"] == 200 and first["RequestId"]
 
@@ -72,7 +72,7 @@ def test_list_dashboards_pages_through_the_catalog(client):
 def test_boto3_paginator_lists_every_dashboard(client):
     pages = client.get_paginator("list_dashboards").paginate(AwsAccountId=ACCOUNT, PaginationConfig={"PageSize": 1})
     names = [d["Name"] for page in pages for d in page["DashboardSummaryList"]]
-    assert names == ["Sales overview", "Support operations"]
+    assert names == ["Sales overview", "Support operations", "Account plans"]
 
 
 def test_a_forged_next_token_is_refused(client):
@@ -372,7 +372,7 @@ def test_the_portal_serves_the_same_api_under_quicksight_local(live_server, qs_l
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.describe_dashboard(AwsAccountId=ACCOUNT, DashboardId="no-such-dashboard")
 
-    assert [d["DashboardId"] for d in listed] == ["sales-overview", "support-ops"]
+    assert [d["DashboardId"] for d in listed] == ["sales-overview", "support-ops", "account-plans"]
 
 
 def test_run_quicksight_local_serves_the_api_on_its_own_port(settings, tmp_path):
@@ -395,7 +395,7 @@ def test_run_quicksight_local_serves_the_api_on_its_own_port(settings, tmp_path)
 
         listed = aws.quicksight_client().list_dashboards(AwsAccountId=ACCOUNT)["DashboardSummaryList"]
 
-        assert [d["DashboardId"] for d in listed] == ["sales-overview", "support-ops"]
+        assert [d["DashboardId"] for d in listed] == ["sales-overview", "support-ops", "account-plans"]
         assert f"at http://127.0.0.1:{port}" in (tmp_path / "server.log").read_text()
     finally:
         process.terminate()

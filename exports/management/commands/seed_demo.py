@@ -14,10 +14,15 @@ from exports.sync import SyncReport, sync_dashboards
 
 ANALYSTS = "Analysts"
 AUDITORS = "Auditors"
+ACCOUNT_MANAGERS = "Account managers"
 # username: (password, groups, global RLS tags, superuser). Development passwords only.
 DEMO_USERS = {
     "alice": ("alice-demo-pw", [ANALYSTS], {"region": "EMEA"}, False),
     "bob": ("bob-demo-pw", [ANALYSTS], {"region": "AMER"}, False),
+    # The account-plans data set needs region and customer_segment, or account_manager: dave meets the
+    # first group; erin has region only, enough for its sales data set but for no group of the plans.
+    "dave": ("dave-demo-pw", [ACCOUNT_MANAGERS], {"region": "APAC", "customer_segment": "Enterprise"}, False),
+    "erin": ("erin-demo-pw", [ACCOUNT_MANAGERS], {"region": "AMER"}, False),
     "carol": ("carol-demo-pw", [], {}, False),
     "audra": ("audra-demo-pw", [AUDITORS], {}, False),
     "admin": ("admin-demo-pw", [], {}, True),
@@ -50,15 +55,16 @@ class Command(BaseCommand):
             self.stdout.write(line)
         if not report.ok:
             raise CommandError("The demo catalog could not be synced; see above.")
-        self.stdout.write(self.style.SUCCESS(f"Demo catalog ready and granted to {ANALYSTS}."))
+        self.stdout.write(self.style.SUCCESS(f"Demo catalog ready and granted to {ANALYSTS} and {ACCOUNT_MANAGERS}."))
 
 
 def seed_users() -> None:
     User = get_user_model()
     analysts, _ = Group.objects.get_or_create(name=ANALYSTS)
     auditors, _ = Group.objects.get_or_create(name=AUDITORS)
+    account_managers, _ = Group.objects.get_or_create(name=ACCOUNT_MANAGERS)
     auditors.permissions.add(Permission.objects.get(codename="view_history", content_type__app_label="exports"))
-    groups = {ANALYSTS: analysts, AUDITORS: auditors}
+    groups = {ANALYSTS: analysts, AUDITORS: auditors, ACCOUNT_MANAGERS: account_managers}
     for username, (password, group_names, tags, superuser) in DEMO_USERS.items():
         user, created = User.objects.get_or_create(
             username=username, defaults={"email": f"{username}@example.com", "is_staff": superuser}
@@ -80,7 +86,7 @@ def uses_embedded_quicksight() -> bool:
 
 
 def seed_catalog() -> SyncReport:
-    """Sync the demo catalog from quicksight_local and grant every synced dashboard to Analysts.
+    """Sync the demo catalog from quicksight_local; grant account-plans to Account managers, the rest to Analysts.
 
     The portal that mounts quicksight_local is usually not running yet (seed_demo runs first), so
     the same service answers on a free port in a background thread for the length of the sync.
@@ -91,11 +97,11 @@ def seed_catalog() -> SyncReport:
         report = sync_dashboards(
             account_id=settings.QUICKSIGHT_LOCAL_ACCOUNT_ID, region=settings.QUICKSIGHT_LOCAL_REGION
         )
-    analysts = Group.objects.get(name=ANALYSTS)
     synced = [d.dashboard_id for d in report.dashboards if d.ok]
     dashboards = Dashboard.objects.filter(
         aws_account_id=report.account_id, region=report.region, dashboard_id__in=synced
     )
     for dashboard in dashboards:
-        Grant.objects.get_or_create(dashboard=dashboard, group=analysts)
+        group = ACCOUNT_MANAGERS if dashboard.dashboard_id == "account-plans" else ANALYSTS
+        Grant.objects.get_or_create(dashboard=dashboard, group=Group.objects.get(name=group))
     return report

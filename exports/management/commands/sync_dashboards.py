@@ -38,6 +38,11 @@ class Command(BaseCommand):
             )
         if report.listing_failed:
             raise CommandError("QuickSight did not list the dashboards; see above.")
-        if not report.ok:
+        if report.failed:
             raise CommandError(f"{len(report.failed)} dashboard(s) could not be synced; see above.")
+        if report.with_problems:
+            raise CommandError(
+                f"{len(report.with_problems)} dashboard(s) synced with data sets whose RLS rules could not be read: "
+                "their exports stay blocked until a sync reads them; see above."
+            )
         self.stdout.write(self.style.SUCCESS("Sync complete."))
