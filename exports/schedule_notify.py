@@ -11,9 +11,15 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.urls import reverse
 
+from exports import aws, downloads
 from exports.models import Export, Schedule, ScheduleRun
 
 log = logging.getLogger(__name__)
+MIMETYPES = {
+    "PDF": "application/pdf",
+    "EXCEL": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "CSV": "text/csv",
+}
 
 DONE_WORDS = {
     Export.Status.COMPLETED: "is ready",
@@ -76,7 +82,7 @@ def export_ended_mail(export: Export, *, attachments: list[tuple[str, bytes, str
     if attachments:
         lines.append("The files are attached.")
     elif schedule.delivery == Schedule.Delivery.ATTACH and export.status == Export.Status.COMPLETED:
-        lines.append("The files are too large to attach: download them from the portal.")
+        lines.append("The files could not be attached (too large, or not reachable just now): use the portal.")
     lines += ["", f"Open it in the portal: {portal_url(reverse('exports:detail', args=[export.pk]))}", ""]
     if schedule.owner_id == user.pk:
         lines.append(
@@ -125,3 +131,34 @@ def paused_mail(schedule: Schedule, reason: str) -> None:
         "It makes no exports until you resume it in the portal (My schedules).",
     ]
     _send(EmailMessage(subject, "\n".join(lines), None, [owner.email]), f"the paused mail of schedule {schedule.pk}")
+
+
+def attachments_for(export: Export) -> list[tuple[str, bytes, str]]:
+    """The export's ready files as (name, content, type) when together they fit
+    SCHEDULE_ATTACHMENT_MAX_BYTES; [] when they do not or cannot be read now (the mail then says so)."""
+    limit = settings.SCHEDULE_ATTACHMENT_MAX_BYTES
+    files = [f for f in export.files.order_by("index") if f.is_ready]
+    attached, total, fresh = [], 0, None
+    try:
+        for export_file in files:
+            if export_file.archived_file:
+                with export_file.archived_file.open("rb") as source:
+                    content = source.read(limit - total + 1)
+            else:
+                uri = export_file.s3_uri
+                if not uri.startswith("s3://"):
+                    # QuickSight's https links lapse: ask for fresh ones, as a download does.
+                    fresh = fresh if fresh is not None else downloads.fresh_result_uris(export)
+                    uri = fresh[export_file.index] if export_file.index < len(fresh) else ""
+                    if not uri:
+                        return []
+                with downloads._open_source(export, uri) as source:
+                    content = source.read(limit - total + 1)  # one byte more tells it does not fit
+            total += len(content)
+            if total > limit:
+                return []
+            attached.append((downloads.download_filename(export_file), content, MIMETYPES[export_file.format]))
+    except (aws.AwsError, OSError) as exc:
+        log.warning("could not attach the files of export %s: %s", export.pk, type(exc).__name__)
+        return []
+    return attached

@@ -415,7 +415,10 @@ def run_due(now: datetime | None = None) -> list[RunReport]:
         ):
             reports.append(run_execute(run))
     # Exports that ended without the end-of-export hook (cancelled by their requester).
-    for run_id in ScheduleRun.objects.filter(status=R.WAITING).values_list("pk", flat=True):
+    # (NOT IN a list holding NULL matches nothing: only exports of runs.)
+    unfinished = Export.objects.filter(schedule_run__isnull=False).exclude(status__in=Export.TERMINAL)
+    unfinished = unfinished.values("schedule_run_id")
+    for run_id in ScheduleRun.objects.filter(status=R.WAITING).exclude(pk__in=unfinished).values_list("pk", flat=True):
         run_finish_if_ended(run_id)
     return reports
 
@@ -613,7 +616,13 @@ def scheduled_export_ended(export: Export) -> None:
         pk=export.pk
     )
     if export.schedule_run is not None:
-        schedule_notify.export_ended_mail(export)
+        attachments = None
+        if (
+            export.schedule_run.schedule.delivery == Schedule.Delivery.ATTACH
+            and export.status == Export.Status.COMPLETED
+        ):
+            attachments = schedule_notify.attachments_for(export)
+        schedule_notify.export_ended_mail(export, attachments=attachments)
         run_finish_if_ended(export.schedule_run_id)
 
 

@@ -475,3 +475,66 @@ def test_every_change_writes_an_audit_event(sales, alice, bob):
     assert changed["after"]["recurrence"] == "Every day at 08:00, UTC"
     assert changed["after"]["recipient_users"] == ["bob"]
     assert events[2].data == {"reason": "holidays", "by_itself": False}
+
+
+@pytest.mark.django_db
+def test_attach_delivery_attaches_the_files_when_they_fit_and_says_so_when_not(settings, sales, alice, s3_server):
+    s3_server.create_bucket(Bucket="finance-exports")
+    s3_server.put_object(Bucket="finance-exports", Key="snapshots/a/regions.csv", Body=b"Region,Revenue\nEMEA,12\n")
+    create(alice, delivery=Schedule.Delivery.ATTACH)
+
+    def run_and_complete(moment):
+        (report,) = schedules.run_due(moment)
+        (export,) = exports_of(report.run).values()
+        Export.objects.filter(pk=export.pk).update(status=Export.Status.COMPLETED)
+        ExportFile.objects.create(
+            export=export, index=0, format="CSV", s3_uri="s3://finance-exports/snapshots/a/regions.csv"
+        )
+        jobs.export_notify(export_id=export.pk)
+        return mail.outbox[-1]
+
+    fits = run_and_complete(MONDAY_7_PARIS)
+    ((name, content, mimetype),) = fits.attachments
+    assert name.startswith("sales-overview-") and name.endswith("-1.csv") and mimetype == "text/csv"
+    assert (content.encode() if isinstance(content, str) else content) == b"Region,Revenue\nEMEA,12\n"
+    assert "The files are attached." in fits.body
+
+    settings.SCHEDULE_ATTACHMENT_MAX_BYTES = 10
+    too_large = run_and_complete(MONDAY_7_PARIS + timedelta(days=7))
+    assert too_large.attachments == []
+    assert "The files could not be attached (too large, or not reachable just now): use the portal." in too_large.body
+
+
+@pytest.mark.django_db
+def test_auditors_see_schedule_changes_and_runs_in_the_audit_log(client, sales, alice, audra):
+    create(alice)
+    schedules.run_due(MONDAY_7_PARIS)
+    client.force_login(audra)
+
+    page = client.get("/audit/events/").content.decode()
+
+    for action in ("schedule.created", "schedule.run_started", "schedule.run_made"):
+        assert f"<td>{action}</td>" in page
+
+
+@pytest.mark.django_db
+def test_a_run_whose_export_was_cancelled_by_its_recipient_ends_at_the_next_tick(sales, alice, bob):
+    create(alice, users=[bob])
+    interactive = make_export_for_other_requests(alice)  # an interactive export still running
+    (report,) = schedules.run_due(MONDAY_7_PARIS)
+    made = exports_of(report.run)
+    for export in made.values():
+        # Cancelling one's own waiting export sends no end-of-export mail, so no hook runs.
+        assert jobs.export_cancel(export=export, actor=export.user)
+
+    assert schedules.run_due(MONDAY_7_PARIS + timedelta(minutes=1)) == []
+
+    report.run.refresh_from_db()
+    assert report.run.status == R.FAILED and report.run.message == "No export of this run completed."
+    assert interactive.status == Export.Status.PENDING
+
+
+def make_export_for_other_requests(user) -> Export:
+    from exports.services import export_create
+
+    return export_create(user=user, spec=SPEC)
