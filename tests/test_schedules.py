@@ -538,3 +538,22 @@ def make_export_for_other_requests(user) -> Export:
     from exports.services import export_create
 
     return export_create(user=user, spec=SPEC)
+
+
+@pytest.mark.django_db
+def test_admins_see_every_schedule_and_pause_it_with_an_audit_event(client, sales, alice, demo_users):
+    schedule = create(alice)
+    schedules.run_due(MONDAY_7_PARIS)
+    client.force_login(demo_users["admin"])
+
+    listing = client.get("/admin/exports/schedule/")
+    assert listing.status_code == 200 and "Every Monday at 07:00, Europe/Paris" in listing.content.decode()
+    assert client.get(f"/admin/exports/schedule/{schedule.pk}/change/").status_code == 200
+    response = client.post(
+        "/admin/exports/schedule/", {"action": "pause", "_selected_action": [schedule.pk]}, follow=True
+    )
+
+    assert "1 schedule(s) paused." in response.content.decode()
+    schedule.refresh_from_db()
+    assert schedule.is_paused and schedule.pause_reason == "Paused by admin."
+    assert schedule_actions(schedule)[-1] == "schedule.paused"
