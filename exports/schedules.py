@@ -428,10 +428,7 @@ def claim_run(schedule_id: int, now: datetime) -> ScheduleRun | None:
     with transaction.atomic():
         # The row lock orders concurrent ticks; a tick that waited re-reads next_run_at and finds nothing due.
         schedule = (
-            Schedule.objects.select_for_update()
-            .filter(pk=schedule_id, is_paused=False, next_run_at__lte=now)
-            .select_related("dashboard")
-            .first()
+            Schedule.objects.select_for_update().filter(pk=schedule_id, is_paused=False, next_run_at__lte=now).first()
         )
         if schedule is None:
             return None
