@@ -557,3 +557,12 @@ def test_admins_see_every_schedule_and_pause_it_with_an_audit_event(client, sale
     schedule.refresh_from_db()
     assert schedule.is_paused and schedule.pause_reason == "Paused by admin."
     assert schedule_actions(schedule)[-1] == "schedule.paused"
+
+
+def test_beat_ticks_every_minute_with_the_registered_task(settings):
+    from portal.celery import app
+
+    app.loader.import_default_modules()
+    entry = settings.CELERY_BEAT_SCHEDULE["run-due-schedules"]
+    assert entry == {"task": "exports.tasks.run_due_schedules", "schedule": 60.0}
+    assert entry["task"] in app.tasks
