@@ -376,3 +376,6 @@ class S3DestinationAdmin(AuditedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("allowed_groups")
+
+
+from exports import admin_schedules  # noqa: E402, F401  (registers the schedules admin)

@@ -564,6 +564,10 @@ SUBJECTS = {
 def export_notify(*, export_id) -> None:
     """Email the requester that the export ended (no RLS values, no file links: the portal has them)."""
     export = Export.objects.select_related("user", "dashboard").get(pk=export_id)
+    if export.is_scheduled:
+        from exports.schedules import scheduled_export_ended  # schedules build on this module
+
+        return scheduled_export_ended(export)
     if not export.user.email or export.status not in SUBJECTS:
         return
     subject = SUBJECTS[export.status].format(name=export.dashboard.name)

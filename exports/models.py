@@ -298,6 +298,11 @@ class Export(models.Model):
     # When the worker should next act on it; the reconciler re-enqueues what is overdue.
     next_action_at = models.DateTimeField(null=True, blank=True, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
+    # Made by a schedule's run (exports/schedules.py); the flag outlives a deleted schedule.
+    schedule_run = models.ForeignKey(
+        "ScheduleRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="exports"
+    )
+    is_scheduled = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -389,3 +394,113 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+# --- schedules (exports/schedules.py): recurring exports, one per recipient under their own identity ---
+
+
+class Schedule(models.Model):
+    class Kind(models.TextChoices):
+        DAILY = "DAILY", "Every day"
+        WEEKLY = "WEEKLY", "Weekly"
+        MONTHLY = "MONTHLY", "Monthly"
+        CRON = "CRON", "Cron expression"
+
+    class Delivery(models.TextChoices):
+        LINK = "LINK", "Email with a link to the export"
+        ATTACH = "ATTACH", "Email with a link, and the files attached when they fit"
+        S3 = "S3", "The spec's S3 destination"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="schedules")
+    dashboard = models.ForeignKey(Dashboard, on_delete=models.PROTECT, related_name="schedules")
+    # Exactly what build_snapshot_request and export_create take (exports.snapshot.parse_spec).
+    spec = models.JSONField()
+    # The recurrence (exports/recurrence.py): a preset at a local time, or a cron expression.
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    at_time = models.TimeField(null=True, blank=True, help_text="Local time of a preset.")
+    weekdays = models.JSONField(default=list, blank=True, help_text="Weekly: 0 = Monday ... 6 = Sunday.")
+    month_day = models.SmallIntegerField(null=True, blank=True, help_text="Monthly: 1 to 28, or -1 for the last day.")
+    cron = models.CharField(max_length=200, blank=True)
+    timezone = models.CharField(max_length=64, help_text="IANA time zone, e.g. Europe/Paris.")
+    recipient_users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="schedules_received")
+    recipient_groups = models.ManyToManyField(Group, blank=True, related_name="schedules_received")
+    owner_opted_out = models.BooleanField(default=False, help_text="The owner does not receive the export.")
+    delivery = models.CharField(max_length=8, choices=Delivery.choices, default=Delivery.LINK)
+    is_paused = models.BooleanField(default=False)
+    pause_reason = models.TextField(blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    # The first occurrence not yet run; the beat tick looks only at schedules due by now.
+    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["owner", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.dashboard} for {self.owner}"
+
+
+class ScheduleOptOut(models.Model):
+    """A recipient who no longer wants a schedule's export (as a user or through a group)."""
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="opt_outs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["schedule", "user"], name="schedule_opt_out_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} opted out of {self.schedule}"
+
+
+class ScheduleRun(models.Model):
+    """One occurrence of a schedule. The unique (schedule, scheduled_for) row is the claim: it exists once."""
+
+    class Status(models.TextChoices):
+        MAKING = "MAKING", "Making exports"
+        WAITING = "WAITING", "Waiting for the exports"
+        SUCCEEDED = "SUCCEEDED", "Succeeded"
+        FAILED = "FAILED", "Failed"
+        BLOCKED = "BLOCKED", "Blocked: the schedule paused itself"
+
+    ENDED = frozenset({Status.SUCCEEDED, Status.FAILED, Status.BLOCKED})
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="runs")
+    scheduled_for = models.DateTimeField()
+    claimed_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.MAKING)
+    is_late = models.BooleanField(default=False, help_text="Ran after downtime, later than its time.")
+    missed = models.PositiveIntegerField(default=0, help_text="Earlier occurrences skipped by this late run.")
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-scheduled_for"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "scheduled_for"], name="schedule_run_once_per_occurrence")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule} at {self.scheduled_for:%Y-%m-%d %H:%M} UTC"
+
+
+class ScheduleRunRecipient(models.Model):
+    """What one recipient got from a run: their own export, or the reason they were skipped."""
+
+    run = models.ForeignKey(ScheduleRun, on_delete=models.CASCADE, related_name="recipients")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    export = models.OneToOneField(
+        Export, null=True, blank=True, on_delete=models.SET_NULL, related_name="schedule_recipient"
+    )
+    skip_code = models.CharField(max_length=32, blank=True)
+    skip_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["run", "user"], name="schedule_run_recipient_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {'export ' + str(self.export_id) if self.export_id else self.skip_reason}"

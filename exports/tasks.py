@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from exports import jobs
+from exports import jobs, schedules
 from exports.models import Export, WorkerHeartbeat
 
 
@@ -53,3 +53,9 @@ def archive_export_files(export_id: str) -> None:
     from exports.downloads import export_files_archive
 
     export_files_archive(export=Export.objects.get(pk=export_id))
+
+
+@shared_task(ignore_result=True)
+def run_due_schedules() -> None:
+    """Beat's tick, every minute: run what is due (exports/schedules.py; each occurrence once)."""
+    schedules.run_due()

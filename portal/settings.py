@@ -211,6 +211,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "worker-heartbeat": {"task": "exports.tasks.heartbeat", "schedule": 30.0},
     # Re-sends lost wake-ups and starts waiting exports as slots free (exports/jobs.py reconcile).
     "reconcile-exports": {"task": "exports.tasks.reconcile_exports", "schedule": 30.0},
+    # Claims and runs the schedules' due occurrences (exports/schedules.py run_due); once each.
+    "run-due-schedules": {"task": "exports.tasks.run_due_schedules", "schedule": 60.0},
 }
 
 # --- QuickSight and AWS ---
@@ -296,6 +298,19 @@ EXPORT_STEP_LEASE_SECONDS = env_float(
 )
 # The reconciler re-sends a step only once it is this late, so slow queues do not get duplicates.
 EXPORT_RECONCILE_GRACE_SECONDS = env_float("EXPORT_RECONCILE_GRACE_SECONDS", 10, minimum=0)
+# --- Schedules (exports/schedules.py): limits and how runs fail ---
+SCHEDULES_PER_USER = env_int("SCHEDULES_PER_USER", 20, minimum=1)
+SCHEDULE_MAX_RECIPIENTS = env_int("SCHEDULE_MAX_RECIPIENTS", 25, minimum=1)
+# No schedule runs more often than this (wall-clock minutes between two runs).
+SCHEDULE_MIN_INTERVAL_MINUTES = env_int("SCHEDULE_MIN_INTERVAL_MINUTES", 60, minimum=1)
+# After this many failed runs in a row a schedule pauses itself and tells its owner.
+SCHEDULE_MAX_CONSECUTIVE_FAILURES = env_int("SCHEDULE_MAX_CONSECUTIVE_FAILURES", 3, minimum=1)
+# A run claimed this long after its time is marked late (the tick comes every minute).
+SCHEDULE_LATE_AFTER_SECONDS = env_int("SCHEDULE_LATE_AFTER_SECONDS", 120, minimum=1)
+# A run still making its exports after this long (its process died) is taken up again by a tick.
+SCHEDULE_RUN_LEASE_SECONDS = env_int("SCHEDULE_RUN_LEASE_SECONDS", 300, minimum=1)
+# Delivery "ATTACH": files are attached to the mail only when together they fit this size.
+SCHEDULE_ATTACHMENT_MAX_BYTES = env_int("SCHEDULE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=0)
 AUDITORS_CAN_DOWNLOAD = env_bool("AUDITORS_CAN_DOWNLOAD", default=False)
 ARCHIVE_EXPORTS = env_bool("ARCHIVE_EXPORTS", default=False)
 
