@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('exports', '0002_auditevent_append_only'),
+        ('exports', '0003_dashboard_data_sets'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
