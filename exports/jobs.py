@@ -133,12 +133,12 @@ def _error_detail(exc: aws.AwsError, operation: str) -> str:
     return json.dumps(raw, sort_keys=True)
 
 
-def _fail(export: Export, exc: aws.AwsError, operation: str) -> bool:
+def _fail(export: Export, exc: aws.AwsError, operation: str, message: str | None = None) -> bool:
     return _transition(
         export,
         S.FAILED,
         error_code=exc.code,
-        error_message=exc.user_message,
+        error_message=message or exc.user_message,
         error_detail=_error_detail(exc, operation),
         data={"error_code": exc.code, "operation": operation, "request_id": exc.request_id},
     )
@@ -375,13 +375,44 @@ def export_poll(*, export_id, retries: int = 0) -> Next:
     except aws.AwsError as exc:
         if exc.retryable:
             return _retry(export, exc, retries)
-        _fail(export, exc, operation)
+        if operation == "DescribeDashboardSnapshotJob" and exc.code == "ResourceNotFoundException":
+            if _may_not_be_visible_yet(export):
+                return _poll_again_after_not_found(export)
+            _fail(export, exc, operation, JOB_NOT_FOUND_MESSAGE)
+        else:
+            _fail(export, exc, operation)
         return Next(start=queue_advance(export.aws_account_id))
     if job_status == "COMPLETED":
         _complete(export, result)
     else:
         _job_failed(export, result)
     return Next(start=queue_advance(export.aws_account_id))
+
+
+JOB_NOT_FOUND_MESSAGE = (
+    "QuickSight accepted this export but then could not find its snapshot job. Run the export again."
+)
+
+
+def _may_not_be_visible_yet(export: Export, now: datetime | None = None) -> bool:
+    """A job Start accepted moments ago may not be found yet: within the window, a few times only."""
+    if export.not_found_polls >= settings.EXPORT_NOT_FOUND_RETRIES or export.submitted_at is None:
+        return False
+    since_start = ((now or timezone.now()) - export.submitted_at).total_seconds()
+    return since_start <= settings.EXPORT_NOT_FOUND_WINDOW_SECONDS
+
+
+def _poll_again_after_not_found(export: Export) -> Next:
+    countdown = backoff(export.not_found_polls)
+    log.warning(
+        "export %s: QuickSight does not find its job yet (%d of %d), polling again in %.1fs",
+        export.pk,
+        export.not_found_polls + 1,
+        settings.EXPORT_NOT_FOUND_RETRIES,
+        countdown,
+    )
+    _later(export, countdown, not_found_polls=F("not_found_polls") + 1)
+    return Next(poll_in=countdown)
 
 
 def _progress(export: Export, job: dict[str, Any]) -> Next:

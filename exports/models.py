@@ -293,6 +293,8 @@ class Export(models.Model):
     # When the worker should next act on it; the reconciler re-enqueues what is overdue.
     next_action_at = models.DateTimeField(null=True, blank=True, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
+    # ResourceNotFoundException answers to DescribeDashboardSnapshotJob so far (just after Start).
+    not_found_polls = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

@@ -311,6 +311,73 @@ def test_result_throttled_after_completion_asks_only_for_the_result_next_time(st
     assert Export.objects.get(pk=export.pk).status == S.COMPLETED
 
 
+def expect_not_found(stub, export: Export) -> None:
+    stub.add_client_error(
+        "describe_dashboard_snapshot_job",
+        "ResourceNotFoundException",
+        f"Dashboard Snapshot Job with id {export.snapshot_job_id} does not exist.",
+        404,
+        response_meta={"RequestId": "req-not-found"},
+        expected_params=key(export),
+    )
+
+
+@pytest.mark.django_db
+def test_a_job_not_found_just_after_start_is_polled_again_and_completes(stub, settings, alice):
+    settings.EXPORT_NOT_FOUND_RETRIES = 3
+    export = started(stub, make_export(alice))
+    waits = []
+    for _ in range(3):
+        expect_not_found(stub, export)
+        waits.append(jobs.export_poll(export_id=export.pk).poll_in)
+        assert Export.objects.get(pk=export.pk).status == S.QUEUED
+        make_due(export)
+    expect_describe(stub, export, "COMPLETED")
+    expect_result(stub, export, [file_result("https://files.example/0")])
+
+    jobs.export_poll(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == S.COMPLETED and export.error_code == ""
+    assert export.not_found_polls == 3
+    assert 1 <= waits[0] <= 2 and 2 <= waits[1] <= 4 and 4 <= waits[2] <= 8  # the poll backoff, no sleep
+    assert actions(export) == ["export.submitting", "export.started", "export.completed"]
+
+
+@pytest.mark.django_db
+def test_a_job_still_not_found_after_the_allowed_polls_fails_with_a_clear_message(stub, settings, alice):
+    settings.EXPORT_NOT_FOUND_RETRIES = 2
+    export = started(stub, make_export(alice))
+    for _ in range(2):
+        expect_not_found(stub, export)
+        assert jobs.export_poll(export_id=export.pk).poll_in is not None
+        make_due(export)
+    expect_not_found(stub, export)
+
+    nxt = jobs.export_poll(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == S.FAILED and nxt.poll_in is None and nxt.retry_in is None
+    assert export.error_code == "ResourceNotFoundException"
+    assert export.error_message == jobs.JOB_NOT_FOUND_MESSAGE
+    detail = json.loads(export.error_detail)
+    assert detail["operation"] == "DescribeDashboardSnapshotJob" and detail["request_id"] == "req-not-found"
+
+
+@pytest.mark.django_db
+def test_a_job_not_found_long_after_start_fails_at_once(stub, settings, alice):
+    settings.EXPORT_NOT_FOUND_WINDOW_SECONDS = 30
+    export = started(stub, make_export(alice))
+    Export.objects.filter(pk=export.pk).update(submitted_at=timezone.now() - timedelta(seconds=31))
+    expect_not_found(stub, export)
+
+    jobs.export_poll(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == S.FAILED and export.not_found_polls == 0
+    assert export.error_message == jobs.JOB_NOT_FOUND_MESSAGE
+
+
 @pytest.mark.django_db
 def test_a_poll_arriving_early_or_twice_does_nothing(stub, alice):
     export = started(stub, make_export(alice))
