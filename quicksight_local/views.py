@@ -335,6 +335,8 @@ def describe_dashboard_snapshot_job(
     request: HttpRequest, state: ServiceState, *, account_id: str, dashboard_id: str, job_id: str
 ) -> dict[str, Any]:
     job = state.get_job(account_id, dashboard_id, job_id)
+    if state.faults.take("not_found_next_describes"):
+        raise not_found(f"Dashboard Snapshot Job with id {job_id} does not exist for dashboard {dashboard_id}.")
     return {
         **_job_times(job),
         "AwsAccountId": job.account_id,

@@ -161,6 +161,16 @@ def test_start_throttled_twice_then_accepted_makes_one_job(portal, alice):
     assert len(portal.qs.state.jobs) == 1
 
 
+def test_a_job_not_found_just_after_start_is_polled_again_and_completes(portal, alice):
+    portal.qs.faults.not_found_next_describes = 2
+    with portal.worker():
+        export = wait_terminal(submit(alice))
+
+    assert export.status == S.COMPLETED and export.error_code == ""
+    assert portal.qs.calls.count("DescribeDashboardSnapshotJob", "ResourceNotFoundException") == 2
+    assert export.not_found_polls == 2 and portal.start_count() == 1
+
+
 def test_limit_exceeded_for_a_while_waits_and_completes(portal, alice):
     portal.qs.faults.limit_exceeded_next_starts = 4
     with portal.worker():

@@ -272,3 +272,15 @@ def test_twelve_jobs_run_at_once_as_quicksight_allows(client, qs_local):
     assert qs_local.state.max_running == 12
     for job_id in job_ids:
         assert qs_local.wait(DASHBOARD, job_id) == "COMPLETED"
+
+
+def test_an_injected_not_found_hits_the_next_describes_of_a_job_that_exists(client, qs_local):
+    qs_local.faults.not_found_next_describes = 2
+    client.start_dashboard_snapshot_job(**start_kwargs())
+
+    for _ in range(2):
+        with pytest.raises(client.exceptions.ResourceNotFoundException) as raised:
+            describe(client)
+        assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+    assert describe(client)["SnapshotJobId"] == "job-1"
