@@ -284,6 +284,8 @@ class Export(models.Model):
     job_arn = models.CharField(max_length=2048, blank=True)
     start_request_id = models.CharField(max_length=128, blank=True)
     aws_job_status = models.CharField(max_length=16, blank=True)
+    # ResourceNotFoundException answers to DescribeDashboardSnapshotJob so far (just after Start).
+    not_found_polls = models.PositiveSmallIntegerField(default=0)
     error_code = models.CharField(max_length=128, blank=True)
     error_message = models.TextField(blank=True, help_text="What the requester is told.")
     error_detail = models.TextField(blank=True, help_text="The raw AWS error, for admins and auditors.")
@@ -294,8 +296,6 @@ class Export(models.Model):
     # When the worker should next act on it; the reconciler re-enqueues what is overdue.
     next_action_at = models.DateTimeField(null=True, blank=True, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
-    # ResourceNotFoundException answers to DescribeDashboardSnapshotJob so far (just after Start).
-    not_found_polls = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
