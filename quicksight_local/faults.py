@@ -48,6 +48,8 @@ class Faults:
         calls answer ThrottlingException / LimitExceededException (counts down).
     not_found_next_describes: that many coming DescribeDashboardSnapshotJob calls answer
         ResourceNotFoundException for a job that exists, as AWS may just after a Start (counts down).
+    reverse_result_groups: DescribeDashboardSnapshotJobResult lists the file groups last first
+        (AWS does not promise the requested order; each group echoes its Files).
     min_queued_seconds / min_running_seconds: a job stays at least this long QUEUED, then RUNNING.
     hold_jobs: while true, jobs stay QUEUED (release by setting it false; waiting jobs wake up).
     job_failure: ErrorInfo {"ErrorType", "ErrorMessage"}; while set, every job ends FAILED with it.
@@ -60,6 +62,7 @@ class Faults:
     throttle_next_starts: int = 0
     limit_exceeded_next_starts: int = 0
     not_found_next_describes: int = 0
+    reverse_result_groups: bool = False
     min_queued_seconds: float = 0.0
     min_running_seconds: float = 0.0
     hold_jobs: bool = False

@@ -380,6 +380,8 @@ def describe_dashboard_snapshot_job_result(
         else:
             s3_result["S3Uri"] = result.s3_uri
         groups.append({"Files": [result.file], "S3Results": [s3_result]})
+    if state.faults.reverse_result_groups:
+        groups.reverse()
     return {**body, "Result": {"AnonymousUsers": [{"FileGroups": groups}]}}
 
 

@@ -147,6 +147,20 @@ def test_each_format_ends_completed_with_a_file_that_downloads(portal, alice):
     assert portal.start_count() == 3
 
 
+def test_files_answered_in_another_order_each_download_as_their_own_format(portal, alice):
+    portal.qs.faults.reverse_result_groups = True
+    with portal.worker():
+        export = wait_terminal(submit(alice, ["PDF", "EXCEL", "CSV"]), timeout=60)
+
+    assert export.status == S.COMPLETED, export.error_message
+    files = list(export.files.order_by("index", "part"))
+    assert [f.format for f in files] == ["PDF", "EXCEL", "CSV"]
+    for export_file in files:
+        with urllib.request.urlopen(export_file.s3_uri, timeout=10) as response:
+            head = response.read(64)
+        assert head.startswith({"PDF": b"%PDF", "EXCEL": b"PK", "CSV": b"Country,"}[export_file.format]), head
+
+
 # --- QuickSight pushing back ---
 
 
