@@ -25,7 +25,18 @@ class ReadOnlyMixin:
 class ExportFileInline(ReadOnlyMixin, admin.TabularInline):
     model = ExportFile
     # s3_uri stays out: result links are never shown, only served through the download view.
-    fields = ("index", "format", "sheet_ids", "visual_ids", "size_bytes", "sha256", "error_code", "error_message")
+    fields = (
+        "index",
+        "part",
+        "parts",
+        "format",
+        "sheet_ids",
+        "visual_ids",
+        "size_bytes",
+        "sha256",
+        "error_code",
+        "error_message",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False

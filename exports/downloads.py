@@ -23,7 +23,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import slugify
 
-from exports import audit, aws, quota
+from exports import audit, aws, quota, results
 from exports.history import DOWNLOAD_ACTION
 from exports.models import Export, ExportFile
 
@@ -50,7 +50,8 @@ class DownloadTarget:
 def download_filename(export_file: ExportFile) -> str:
     export = export_file.export
     base = slugify(export.dashboard.name) or "export"
-    return f"{base}-{export.created_at:%Y%m%d-%H%M}-{export_file.index + 1}.{EXTENSIONS.get(export_file.format, 'bin')}"
+    number = f"{export_file.index + 1}" + (f"-{export_file.part + 1}" if export_file.parts > 1 else "")
+    return f"{base}-{export.created_at:%Y%m%d-%H%M}-{number}.{EXTENSIONS.get(export_file.format, 'bin')}"
 
 
 def _is_s3(uri: str) -> bool:
@@ -62,8 +63,9 @@ def _split_s3(uri: str) -> tuple[str, str]:
     return parts.netloc, parts.path.lstrip("/")
 
 
-def fresh_result_uris(export: Export) -> list[str]:
-    """The current S3Uri of each file group (by index), asked of QuickSight again; "" where it failed."""
+def fresh_result_uris(export: Export) -> list[list[str]]:
+    """The current S3Uris of each requested file group (by index, one per part), asked of QuickSight
+    again and paired with the request by the `Files` each group echoes; "" where a part failed."""
     request = export.request or {}
     try:
         client = aws.quicksight_client(export.region)
@@ -78,12 +80,13 @@ def fresh_result_uris(export: Export) -> list[str]:
         )
     except (ClientError, BotoCoreError) as exc:
         raise aws.translate(exc) from exc
-    users = (result.get("Result") or {}).get("AnonymousUsers") or [{}]
-    uris = []
-    for group in users[0].get("FileGroups") or []:
-        found = [r.get("S3Uri") for r in group.get("S3Results") or [] if r.get("S3Uri")]
-        uris.append(found[0] if found else "")
-    return uris
+    matched = results.match_file_groups(request, result)
+    return [[part.uri if not part.errors else "" for part in group.parts] for group in matched.groups]
+
+
+def _fresh_part(fresh: list[list[str]], export_file: ExportFile) -> str:
+    parts = fresh[export_file.index] if export_file.index < len(fresh) else []
+    return results.pick_part(parts, stored_uri=export_file.s3_uri, part=export_file.part)
 
 
 def _fresh_uri(export_file: ExportFile) -> str:
@@ -93,7 +96,7 @@ def _fresh_uri(export_file: ExportFile) -> str:
         if exc.retryable:
             raise DownloadUnavailable("QuickSight is busy right now; try again in a few seconds.") from exc
         raise DownloadUnavailable(f"QuickSight did not give a fresh link for this file ({exc.code}).") from exc
-    uri = uris[export_file.index] if export_file.index < len(uris) else ""
+    uri = _fresh_part(uris, export_file)
     if not uri:
         raise DownloadUnavailable("QuickSight no longer has this file. Run the export again.")
     return uri
@@ -126,7 +129,14 @@ def export_file_download(*, export_file: ExportFile, user, ip_address: str | Non
             uri, source = _fresh_uri(export_file), "quicksight"
         url = presigned_s3_url(uri, region=_s3_region(export), filename=filename) if _is_s3(uri) else uri
         target = DownloadTarget(url=url, filename=filename)
-    data = {"file": export_file.index, "format": export_file.format, "filename": filename, "source": source}
+    data = {
+        "file": export_file.index,
+        "part": export_file.part,
+        "parts": export_file.parts,
+        "format": export_file.format,
+        "filename": filename,
+        "source": source,
+    }
     if export_file.sha256:
         data["sha256"] = export_file.sha256
     with transaction.atomic():
@@ -187,13 +197,13 @@ def export_files_archive(*, export: Export) -> list[ExportFile]:
         try:
             if not _is_s3(uri):
                 fresh = fresh if fresh is not None else fresh_result_uris(export)
-                uri = fresh[export_file.index] if export_file.index < len(fresh) else ""
+                uri = _fresh_part(fresh, export_file)
                 if not uri:
                     raise DownloadUnavailable("QuickSight no longer has this file.")
             with _open_source(export, uri) as source:
                 name, sha256, size = _copy_to_storage(export_file, source)
         except (aws.AwsError, DownloadUnavailable, OSError) as exc:
-            failed.append({"file": export_file.index, "reason": type(exc).__name__})
+            failed.append({"file": export_file.index, "part": export_file.part, "reason": type(exc).__name__})
             continue
         export_file.archived_file.name, export_file.sha256, export_file.size_bytes = name, sha256, size
         archived.append(export_file)
@@ -205,7 +215,13 @@ def export_files_archive(*, export: Export) -> list[ExportFile]:
             export=export,
             data={
                 "files": [
-                    {"file": f.index, "format": f.format, "sha256": f.sha256, "size_bytes": f.size_bytes}
+                    {
+                        "file": f.index,
+                        "part": f.part,
+                        "format": f.format,
+                        "sha256": f.sha256,
+                        "size_bytes": f.size_bytes,
+                    }
                     for f in archived
                 ],
                 "failed": failed,

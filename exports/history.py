@@ -176,7 +176,7 @@ def filter_format(exports: QuerySet[Export], fmt: str) -> QuerySet[Export]:
 
 
 def list_rows(exports: QuerySet[Export]) -> QuerySet[Export]:
-    files = Prefetch("files", queryset=ExportFile.objects.order_by("index"))
+    files = Prefetch("files", queryset=ExportFile.objects.order_by("index", "part"))
     return with_queue_position(exports.select_related("dashboard", "user").prefetch_related(files))
 
 
@@ -386,6 +386,7 @@ def history_record(export: Export, events: list[dict[str, Any]] | None = None) -
                 "user": e["actor_username"],
                 "at": e["created_at"],
                 "file": e["data"].get("file") if isinstance(e["data"], dict) else None,
+                "part": e["data"].get("part", 0) if isinstance(e["data"], dict) else None,
                 "ip_address": e["ip_address"],
             }
             for e in downloads

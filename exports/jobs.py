@@ -30,7 +30,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from exports import access, audit, aws, quota
+from exports import access, audit, aws, quota, results
 from exports.models import Export, ExportFile
 from exports.rls import effective_identity, export_blocker
 from exports.snapshot import request_from_json
@@ -133,12 +133,12 @@ def _error_detail(exc: aws.AwsError, operation: str) -> str:
     return json.dumps(raw, sort_keys=True)
 
 
-def _fail(export: Export, exc: aws.AwsError, operation: str) -> bool:
+def _fail(export: Export, exc: aws.AwsError, operation: str, message: str | None = None) -> bool:
     return _transition(
         export,
         S.FAILED,
         error_code=exc.code,
-        error_message=exc.user_message,
+        error_message=message or exc.user_message,
         error_detail=_error_detail(exc, operation),
         data={"error_code": exc.code, "operation": operation, "request_id": exc.request_id},
     )
@@ -375,13 +375,44 @@ def export_poll(*, export_id, retries: int = 0) -> Next:
     except aws.AwsError as exc:
         if exc.retryable:
             return _retry(export, exc, retries)
-        _fail(export, exc, operation)
+        if operation == "DescribeDashboardSnapshotJob" and exc.code == "ResourceNotFoundException":
+            if _may_not_be_visible_yet(export):
+                return _poll_again_after_not_found(export)
+            _fail(export, exc, operation, JOB_NOT_FOUND_MESSAGE)
+        else:
+            _fail(export, exc, operation)
         return Next(start=queue_advance(export.aws_account_id))
     if job_status == "COMPLETED":
         _complete(export, result)
     else:
         _job_failed(export, result)
     return Next(start=queue_advance(export.aws_account_id))
+
+
+JOB_NOT_FOUND_MESSAGE = (
+    "QuickSight accepted this export but then could not find its snapshot job. Run the export again."
+)
+
+
+def _may_not_be_visible_yet(export: Export, now: datetime | None = None) -> bool:
+    """A job Start accepted moments ago may not be found yet: within the window, a few times only."""
+    if export.not_found_polls >= settings.EXPORT_NOT_FOUND_RETRIES or export.submitted_at is None:
+        return False
+    since_start = ((now or timezone.now()) - export.submitted_at).total_seconds()
+    return since_start <= settings.EXPORT_NOT_FOUND_WINDOW_SECONDS
+
+
+def _poll_again_after_not_found(export: Export) -> Next:
+    countdown = backoff(export.not_found_polls)
+    log.warning(
+        "export %s: QuickSight does not find its job yet (%d of %d), polling again in %.1fs",
+        export.pk,
+        export.not_found_polls + 1,
+        settings.EXPORT_NOT_FOUND_RETRIES,
+        countdown,
+    )
+    _later(export, countdown, not_found_polls=F("not_found_polls") + 1)
+    return Next(poll_in=countdown)
 
 
 def _progress(export: Export, job: dict[str, Any]) -> Next:
@@ -398,39 +429,48 @@ def _progress(export: Export, job: dict[str, Any]) -> Next:
     return Next(poll_in=countdown)
 
 
-def _file_groups(export: Export, result: dict[str, Any]) -> list[ExportFile]:
-    users = (result.get("Result") or {}).get("AnonymousUsers") or [{}]
-    answered = users[0].get("FileGroups") or []
-    files = []
-    for index, group in enumerate(export.request["SnapshotConfiguration"]["FileGroups"]):
-        requested = group["Files"][0]
-        selections = requested["SheetSelections"]
-        export_file = ExportFile(
-            export=export,
-            index=index,
-            format=requested["FormatType"],
-            sheet_ids=[s["SheetId"] for s in selections],
-            visual_ids=[v for s in selections for v in s.get("VisualIds") or []],
+def _file_error(export_file: ExportFile, errors: tuple[dict[str, str], ...]) -> None:
+    label = FORMAT_WORDS.get(export_file.format, export_file.format)
+    if errors:
+        export_file.error_code = errors[0].get("ErrorType") or "FileFailed"
+        reasons = list(dict.fromkeys(e.get("ErrorMessage") or "" for e in errors if e.get("ErrorMessage")))
+        export_file.error_message = f"QuickSight could not produce this {label} file: " + (
+            "; ".join(reasons) or "no reason given"
         )
-        s3_results = (answered[index].get("S3Results") or []) if index < len(answered) else []
-        uri = next((r["S3Uri"] for r in s3_results if r.get("S3Uri")), "")
-        errors = [e for r in s3_results for e in r.get("ErrorInfo") or []]
-        label = FORMAT_WORDS.get(export_file.format, export_file.format)
-        if uri and not errors:
-            export_file.s3_uri = uri
-        elif errors:
-            export_file.error_code = errors[0].get("ErrorType") or "FileFailed"
-            reason = errors[0].get("ErrorMessage") or "no reason given"
-            export_file.error_message = f"QuickSight could not produce this {label} file: {reason}"
-        else:
-            export_file.error_code = "NoFileReturned"
-            export_file.error_message = f"QuickSight finished the job but returned no {label} file."
-        files.append(export_file)
+    else:
+        export_file.error_code = "NoFileReturned"
+        export_file.error_message = f"QuickSight finished the job but returned no {label} file."
+
+
+def _file_groups(export: Export, matched: results.MatchedResult) -> list[ExportFile]:
+    """One ExportFile per S3 result of each requested file group (one row when there was none)."""
+    files = []
+    for group in matched.groups:
+        selections = group.file.get("SheetSelections") or []
+        parts = group.parts or [results.S3Result()]
+        for part, s3_result in enumerate(parts):
+            export_file = ExportFile(
+                export=export,
+                index=group.index,
+                part=part,
+                parts=len(parts),
+                format=group.file.get("FormatType", ""),
+                sheet_ids=[s["SheetId"] for s in selections],
+                visual_ids=[v for s in selections for v in s.get("VisualIds") or []],
+            )
+            if s3_result.uri and not s3_result.errors:
+                export_file.s3_uri = s3_result.uri
+            else:
+                _file_error(export_file, s3_result.errors)
+            files.append(export_file)
     return files
 
 
 def _complete(export: Export, result: dict[str, Any]) -> bool:
-    files = _file_groups(export, result)
+    matched = results.match_file_groups(export.request, result)
+    if matched.unmatched:
+        log.warning("export %s: %d result file groups echo no requested file", export.pk, matched.unmatched)
+    files = _file_groups(export, matched)
     failed = [f for f in files if f.error_code]
     fields: dict[str, Any] = {"aws_job_status": "COMPLETED"}
     to = S.COMPLETED
@@ -447,13 +487,16 @@ def _complete(export: Export, result: dict[str, Any]) -> bool:
         )
     if failed:
         fields["error_detail"] = json.dumps(
-            [{"file": f.index, "code": f.error_code, "message": f.error_message} for f in failed], sort_keys=True
+            [{"file": f.index, "part": f.part, "code": f.error_code, "message": f.error_message} for f in failed],
+            sort_keys=True,
         )
     data = {
         "request_id": result.get("RequestId", ""),
         "files": len(files),
-        "failed_files": [{"file": f.index, "error_code": f.error_code} for f in failed],
+        "failed_files": [{"file": f.index, "part": f.part, "error_code": f.error_code} for f in failed],
     }
+    if matched.unmatched:
+        data["unmatched_file_groups"] = matched.unmatched
     with transaction.atomic():
         if not _transition(export, to, data=data, **fields):
             return False
@@ -577,7 +620,7 @@ def export_notify(*, export_id) -> None:
     lines.append(f"{subject}.")
     if export.error_message:
         lines.append(export.error_message)
-    for export_file in export.files.order_by("index"):
+    for export_file in export.files.order_by("index", "part"):
         state = export_file.error_message or "ready to download"
         lines.append(f"  - {export_file}: {state}")
     path = reverse("exports:detail", args=[export.pk])

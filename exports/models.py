@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MinLengthValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 # The API's own patterns (botocore's service model): see exports/snapshot_rules.py.
 aws_account_id_validator = RegexValidator(r"^[0-9]{12}$", "An AWS account id is exactly 12 digits.")
@@ -288,6 +289,8 @@ class Export(models.Model):
     job_arn = models.CharField(max_length=2048, blank=True)
     start_request_id = models.CharField(max_length=128, blank=True)
     aws_job_status = models.CharField(max_length=16, blank=True)
+    # ResourceNotFoundException answers to DescribeDashboardSnapshotJob so far (just after Start).
+    not_found_polls = models.PositiveSmallIntegerField(default=0)
     error_code = models.CharField(max_length=128, blank=True)
     error_message = models.TextField(blank=True, help_text="What the requester is told.")
     error_detail = models.TextField(blank=True, help_text="The raw AWS error, for admins and auditors.")
@@ -324,6 +327,9 @@ class ExportFile(models.Model):
 
     export = models.ForeignKey(Export, on_delete=models.CASCADE, related_name="files")
     index = models.PositiveSmallIntegerField(help_text="Position of its file group in the request.")
+    # A file group's S3Results may hold several objects (exports/results.py): one row for each.
+    part = models.PositiveSmallIntegerField(default=0, help_text="Position among its file group's S3 results.")
+    parts = models.PositiveSmallIntegerField(default=1, help_text="How many S3 results its file group has.")
     format = models.CharField(max_length=8, choices=Format.choices)
     sheet_ids = models.JSONField(default=list)
     visual_ids = models.JSONField(default=list)
@@ -336,11 +342,19 @@ class ExportFile(models.Model):
     archived_file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
 
     class Meta:
-        ordering = ["export", "index"]
-        constraints = [models.UniqueConstraint(fields=["export", "index"], name="file_unique_index")]
+        ordering = ["export", "index", "part"]
+        constraints = [models.UniqueConstraint(fields=["export", "index", "part"], name="file_unique_index_part")]
 
     def __str__(self) -> str:
-        return f"{self.format} #{self.index + 1}"
+        name = f"{self.format} #{self.index + 1}"
+        return f"{name}, part {self.part + 1} of {self.parts}" if self.parts > 1 else name
+
+    @property
+    def download_url(self) -> str:
+        # A file group with one object keeps the short address (links in mails and bookmarks).
+        if self.parts > 1:
+            return reverse("exports:download_part", args=[self.export_id, self.index, self.part])
+        return reverse("exports:download", args=[self.export_id, self.index])
 
     @property
     def is_ready(self) -> bool:

@@ -20,6 +20,11 @@ urlpatterns = [
     path("exports/<uuid:export_id>/row/", exports.export_row, name="row"),
     path("exports/<uuid:export_id>/cancel/", exports.export_cancel, name="cancel"),
     path("exports/<uuid:export_id>/files/<int:index>/download", exports.export_file_download_view, name="download"),
+    path(
+        "exports/<uuid:export_id>/files/<int:index>/parts/<int:part>/download",
+        exports.export_file_download_view,
+        name="download_part",
+    ),
     # audit
     path("audit/", audit.audit_history, name="audit"),
     path("audit/history.csv", audit.audit_history_download, {"fmt": "csv"}, name="audit_csv"),

@@ -296,6 +296,11 @@ EXPORT_POLL_MAX_SECONDS = env_float("EXPORT_POLL_MAX_SECONDS", 30, minimum=0.05)
 EXPORT_STEP_LEASE_SECONDS = env_float(
     "EXPORT_STEP_LEASE_SECONDS", 2 * AWS_MAX_ATTEMPTS * (AWS_CONNECT_TIMEOUT + AWS_READ_TIMEOUT) + 10, minimum=1
 )
+# DescribeDashboardSnapshotJob may not see a job yet just after Start accepted it (eventual
+# consistency): a ResourceNotFoundException is polled again this many times, within this many
+# seconds of the Start, before the export fails.
+EXPORT_NOT_FOUND_RETRIES = env_int("EXPORT_NOT_FOUND_RETRIES", 3, minimum=0)
+EXPORT_NOT_FOUND_WINDOW_SECONDS = env_float("EXPORT_NOT_FOUND_WINDOW_SECONDS", 30, minimum=0)
 # The reconciler re-sends a step only once it is this late, so slow queues do not get duplicates.
 EXPORT_RECONCILE_GRACE_SECONDS = env_float("EXPORT_RECONCILE_GRACE_SECONDS", 10, minimum=0)
 # --- Schedules (exports/schedules.py): limits and how runs fail ---

@@ -46,6 +46,10 @@ class Faults:
     throttle_rate: probability (0..1) that any API request answers ThrottlingException.
     throttle_next_starts / limit_exceeded_next_starts: that many coming StartDashboardSnapshotJob
         calls answer ThrottlingException / LimitExceededException (counts down).
+    not_found_next_describes: that many coming DescribeDashboardSnapshotJob calls answer
+        ResourceNotFoundException for a job that exists, as AWS may just after a Start (counts down).
+    reverse_result_groups: DescribeDashboardSnapshotJobResult lists the file groups last first
+        (AWS does not promise the requested order; each group echoes its Files).
     min_queued_seconds / min_running_seconds: a job stays at least this long QUEUED, then RUNNING.
     hold_jobs: while true, jobs stay QUEUED (release by setting it false; waiting jobs wake up).
     job_failure: ErrorInfo {"ErrorType", "ErrorMessage"}; while set, every job ends FAILED with it.
@@ -57,6 +61,8 @@ class Faults:
     throttle_rate: float = 0.0
     throttle_next_starts: int = 0
     limit_exceeded_next_starts: int = 0
+    not_found_next_describes: int = 0
+    reverse_result_groups: bool = False
     min_queued_seconds: float = 0.0
     min_running_seconds: float = 0.0
     hold_jobs: bool = False
@@ -82,7 +88,7 @@ class Faults:
             return self.throttle_rate > 0 and self._random.random() < self.throttle_rate
 
     def take(self, counter: str) -> bool:
-        """Consume one of `throttle_next_starts` / `limit_exceeded_next_starts`; True when one was left."""
+        """Consume one of a counting fault (`throttle_next_starts`, ...); True when one was left."""
         with self._lock:
             left = getattr(self, counter)
             if left > 0:

@@ -1,8 +1,10 @@
 """The service's state: snapshot jobs, the call log, quotas and faults, in memory like a local emulator.
 
-One ServiceState per process (get_state()). Jobs move QUEUED -> RUNNING -> COMPLETED | FAILED in a
-small thread pool that renders each file group with quicksight_local.render and stores the files
-(storage.py). State is lost on restart, as with DynamoDB Local's in-memory mode.
+One ServiceState per process (get_state()). Each job moves QUEUED -> RUNNING -> COMPLETED | FAILED
+in its own thread, so every job the quota admits (12) can be RUNNING at once as in QuickSight; the
+files themselves are rendered (quicksight_local.render) at most QUICKSIGHT_LOCAL_WORKERS at a time,
+which bounds CPU and memory, and stored by storage.py. State is lost on restart, as with DynamoDB
+Local's in-memory mode.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -158,7 +159,8 @@ class ServiceState:
         self.catalog = catalog or load_catalog()
         self.calls = CallLog()
         self._cond = threading.Condition()
-        self._executor: ThreadPoolExecutor | None = None
+        self._threads: set[threading.Thread] = set()
+        self._render_slots = threading.BoundedSemaphore(settings.QUICKSIGHT_LOCAL_WORKERS)
         self._epoch = 0
         self.reset()
         # Files of an earlier run (state is not kept across restarts), once their jobs would have expired.
@@ -193,9 +195,9 @@ class ServiceState:
         with self._cond:
             self._epoch += 1
             self._cond.notify_all()
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join()
 
     def arn(self, resource: str) -> str:
         return f"arn:aws:quicksight:{self.region}:{self.account_id}:{resource}"
@@ -271,11 +273,13 @@ class ServiceState:
             )
             self.jobs[key] = job
             self._track()
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(
-                    max_workers=settings.QUICKSIGHT_LOCAL_WORKERS, thread_name_prefix="quicksight-local-job"
-                )
-            self._executor.submit(self._run, job, dashboard)
+            # One thread per admitted job (at most the running quota per account): a pool smaller
+            # than the quota kept the later jobs QUEUED and ran 12 jobs in waves.
+            thread = threading.Thread(
+                target=self._run, args=(job, dashboard), name=f"quicksight-local-job-{job.key[:8]}", daemon=True
+            )
+            self._threads.add(thread)
+        thread.start()
         return job
 
     def get_job(self, account_id: str, dashboard_id: str, job_id: str) -> Job:
@@ -339,6 +343,13 @@ class ServiceState:
 
     def _run(self, job: Job, dashboard: Dashboard) -> None:
         try:
+            self._run_phases(job, dashboard)
+        finally:
+            with self._cond:
+                self._threads.discard(threading.current_thread())
+
+    def _run_phases(self, job: Job, dashboard: Dashboard) -> None:
+        try:
             if not self._wait_phase(job) or not self._set_status(job, "RUNNING"):
                 return
             failure = self.faults.job_failure
@@ -373,14 +384,15 @@ class ServiceState:
                 continue
             path = storage.job_dir(job.key) / result.filename
             try:
-                render_snapshot_file(
-                    dashboard=dashboard,
-                    file=file,
-                    tags=job.tags,
-                    parameters=parameters,
-                    out_path=path,
-                    generated_at=datetime.now(UTC),
-                )
+                with self._render_slots:
+                    render_snapshot_file(
+                        dashboard=dashboard,
+                        file=file,
+                        tags=job.tags,
+                        parameters=parameters,
+                        out_path=path,
+                        generated_at=datetime.now(UTC),
+                    )
             except RenderError as exc:
                 result.error = {"ErrorType": "RENDER_FAILED", "ErrorMessage": exc.message}
                 continue

@@ -8,6 +8,7 @@ GET): `<base>/files/<job key>/<file name>?X-Expires=<epoch>&X-Signature=<hex>`.
 from __future__ import annotations
 
 import hmac
+import re
 import shutil
 import time
 from pathlib import Path
@@ -19,6 +20,9 @@ from django.utils.crypto import salted_hmac
 from exports import aws
 
 _SALT = "quicksight_local.storage.link"
+# A job key is uuid4().hex (jobs.py); a file name is what jobs._file_name makes of [\w-] ids.
+JOB_KEY = re.compile(r"[0-9a-f]{32}")
+FILE_NAME = re.compile(r"[\w-][\w.-]{0,254}")
 
 
 def data_dir() -> Path:
@@ -65,10 +69,14 @@ def verify_link(job_key: str, filename: str, expires: str, signature: str) -> st
 
 
 def local_file(job_key: str, filename: str) -> Path | None:
-    path = job_dir(job_key) / filename
-    # The name comes from a URL: refuse anything that would leave the job's directory.
-    if path.parent != job_dir(job_key) or not path.is_file():
+    """The file of that job, or None. Both names come from a URL whose signature may be valid for
+    any string (a key of `..` once served the demo database): only a job's own folder is served."""
+    if not JOB_KEY.fullmatch(job_key) or not FILE_NAME.fullmatch(filename) or ".." in filename:
         return None
+    folder = job_dir(job_key).resolve()
+    path = (folder / filename).resolve()
+    if path.parent != folder or not path.is_file():
+        return None  # a symlink out of the folder resolves elsewhere
     return path
 
 

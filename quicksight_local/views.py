@@ -327,6 +327,8 @@ def describe_dashboard_snapshot_job(
     request: HttpRequest, state: ServiceState, *, account_id: str, dashboard_id: str, job_id: str
 ) -> dict[str, Any]:
     job = state.get_job(account_id, dashboard_id, job_id)
+    if state.faults.take("not_found_next_describes"):
+        raise not_found(f"Dashboard Snapshot Job with id {job_id} does not exist for dashboard {dashboard_id}.")
     return {
         **_job_times(job),
         "AwsAccountId": job.account_id,
@@ -370,6 +372,8 @@ def describe_dashboard_snapshot_job_result(
         else:
             s3_result["S3Uri"] = result.s3_uri
         groups.append({"Files": [result.file], "S3Results": [s3_result]})
+    if state.faults.reverse_result_groups:
+        groups.reverse()
     return {**body, "Result": {"AnonymousUsers": [{"FileGroups": groups}]}}
 
 

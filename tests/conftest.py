@@ -188,9 +188,10 @@ def qs_local(settings):
       .url          base URL (endpoint_url for boto3; exports.aws.quicksight_client() uses it)
       .account_id   the account it serves ("111122223333")
       .faults       quicksight_local.faults.Faults, change at runtime: latency, throttle_rate,
-                    throttle_next_starts, limit_exceeded_next_starts, min_queued_seconds,
-                    min_running_seconds, hold_jobs, job_failure / file_failure (ErrorInfo dicts
-                    {"ErrorType", "ErrorMessage"}), file_failure_index
+                    throttle_next_starts, limit_exceeded_next_starts, not_found_next_describes,
+                    reverse_result_groups, min_queued_seconds, min_running_seconds, hold_jobs,
+                    job_failure / file_failure (ErrorInfo dicts {"ErrorType", "ErrorMessage"}),
+                    file_failure_index
       .limits       quicksight_local.faults.Limits: max_running_jobs (12), max_calls_per_second
                     (10), job_id_reuse_seconds (86400)
       .calls        the call log: .all(operation=, outcome=), .count(operation=, outcome=),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import urllib.request
 
 import pytest
@@ -35,14 +36,19 @@ def quicksight_stub():
     aws.reset_clients()
 
 
-def result_response(export: Export, uris: list[str]) -> dict:
-    groups = [
-        {
-            "Files": [{"FormatType": "PDF", "SheetSelections": [{"SheetId": "s1", "SelectionScope": "ALL_VISUALS"}]}],
-            "S3Results": [{"S3Uri": uri}] if uri else [{"ErrorInfo": [{"ErrorMessage": "gone", "ErrorType": "X"}]}],
-        }
-        for uri in uris
-    ]
+def requested_files(export: Export) -> list[dict]:
+    return [group["Files"][0] for group in export.request["SnapshotConfiguration"]["FileGroups"]]
+
+
+def result_response(export: Export, uris: list[str | list[str]], order: list[int] | None = None) -> dict:
+    """QuickSight's answer: group i echoes requested file i and holds uris[i] (a list: several parts);
+    `order` lists the groups as QuickSight happens to return them."""
+    files = requested_files(export)
+    groups = []
+    for i in order if order is not None else range(len(uris)):
+        parts = uris[i] if isinstance(uris[i], list) else [uris[i]]
+        s3 = [{"S3Uri": u} if u else {"ErrorInfo": [{"ErrorMessage": "gone", "ErrorType": "X"}]} for u in parts]
+        groups.append({"Files": [files[i]], "S3Results": s3})
     return {
         "Arn": export.job_arn,
         "JobStatus": "COMPLETED",
@@ -52,10 +58,10 @@ def result_response(export: Export, uris: list[str]) -> dict:
     }
 
 
-def expect_result(stubber: Stubber, export: Export, uris: list[str]) -> None:
+def expect_result(stubber: Stubber, export: Export, uris: list, order: list[int] | None = None) -> None:
     stubber.add_response(
         "describe_dashboard_snapshot_job_result",
-        result_response(export, uris),
+        result_response(export, uris, order),
         {
             "AwsAccountId": export.aws_account_id,
             "DashboardId": export.dashboard.dashboard_id,
@@ -211,3 +217,74 @@ def test_archive_does_nothing_when_the_setting_is_off(alice, settings, no_aws):
     export = make_export(alice, make_dashboard(), formats=["PDF"], uris=[EXPIRED])
     assert export_files_archive(export=export) == []
     assert not ExportFile.objects.get(export=export).archived_file
+
+
+def test_the_fresh_link_is_the_one_of_the_group_echoing_the_file_not_the_one_at_its_position(
+    client, alice, quicksight_stub
+):
+    export = make_export(alice, make_dashboard(), formats=["PDF", "CSV"], uris=[EXPIRED, EXPIRED.replace("pdf", "csv")])
+    fresh_csv = "https://quicksight.example/fresh/file.csv?X-Amz-Signature=csv"
+    expect_result(quicksight_stub, export, [FRESH, fresh_csv], order=[1, 0])
+    client.force_login(alice)
+
+    response = client.get(reverse("exports:download", args=[export.pk, 1]))
+
+    assert response.status_code == 302 and response["Location"] == fresh_csv
+    assert AuditEvent.objects.get(action=DOWNLOAD_ACTION).data["format"] == "CSV"
+
+
+def split_csv_export(alice) -> tuple[Export, list[str]]:
+    """A CSV file group that QuickSight answered with three objects (links that have since lapsed)."""
+    export = make_export(alice, make_dashboard(), formats=["CSV"])
+    stored = [f"https://quicksight.example/job/orders-{n}.csv?X-Amz-Signature=old" for n in range(3)]
+    for part, uri in enumerate(stored):
+        ExportFile.objects.create(
+            export=export, index=0, part=part, parts=3, format="CSV", sheet_ids=["s1"], visual_ids=["v1"], s3_uri=uri
+        )
+    return export, stored
+
+
+def test_each_part_of_a_group_is_offered_and_downloads_its_own_object(client, alice, quicksight_stub):
+    export, stored = split_csv_export(alice)
+    fresh = [uri.replace("old", "new") for uri in stored]
+    # The fresh answer lists the parts in another order: each part follows its own object.
+    expect_result(quicksight_stub, export, [[fresh[2], fresh[0], fresh[1]]])
+    expect_result(quicksight_stub, export, [[fresh[2], fresh[0], fresh[1]]])
+    client.force_login(alice)
+    part_urls = [reverse("exports:download_part", args=[export.pk, 0, part]) for part in range(3)]
+
+    page = client.get(reverse("exports:detail", args=[export.pk])).content.decode()
+    listing = client.get(reverse("exports:list")).content.decode()
+    second = client.get(part_urls[1])
+    third = client.get(part_urls[2])
+
+    assert all(url in page for url in part_urls) and "part 3 of 3" in page
+    assert all(url in listing for url in part_urls)
+    assert (second.status_code, second["Location"]) == (302, fresh[1])
+    assert third["Location"] == fresh[2]
+    downloads = AuditEvent.objects.filter(action=DOWNLOAD_ACTION).order_by("seq")
+    assert [(e.data["file"], e.data["part"], e.data["parts"]) for e in downloads] == [(0, 1, 3), (0, 2, 3)]
+    assert [e.data["filename"].rsplit("-", 2)[-2:] for e in downloads] == [["1", "2.csv"], ["1", "3.csv"]]
+    assert "quicksight.example" not in str([e.data for e in downloads])
+
+
+def test_the_auditor_sees_which_part_was_downloaded(client, alice, audra, quicksight_stub):
+    export, stored = split_csv_export(alice)
+    expect_result(quicksight_stub, export, [[uri.replace("old", "new") for uri in stored]])
+    client.force_login(alice)
+    client.get(reverse("exports:download_part", args=[export.pk, 0, 1]))
+    client.force_login(audra)
+
+    page = client.get(reverse("exports:audit")).content.decode()
+    record = json.loads(client.get(reverse("exports:audit_jsonl")).getvalue().decode().splitlines()[0])
+
+    assert "file 1 part 2" in page
+    assert [(d["user"], d["file"], d["part"]) for d in record["download_log"]] == [("alice", 0, 1)]
+
+
+def test_a_part_that_does_not_exist_is_404(client, alice, no_aws):
+    export, _ = split_csv_export(alice)
+    client.force_login(alice)
+
+    assert client.get(reverse("exports:download_part", args=[export.pk, 0, 3])).status_code == 404
+    assert client.get(reverse("exports:download_part", args=[export.pk, 1, 0])).status_code == 404

@@ -61,11 +61,17 @@ def file_result(uri: str | None = None, error: dict | None = None) -> dict:
     return {"S3Results": [s3]}
 
 
+def requested_file(export: Export, index: int) -> dict:
+    return export.request["SnapshotConfiguration"]["FileGroups"][index]["Files"][0]
+
+
 def expect_result(stub, export: Export, groups: list[dict] | None = None, error: dict | None = None) -> None:
+    """A COMPLETED (or FAILED) result; a group without `Files` echoes the requested file at its position."""
     response = {"Arn": ARN, "JobStatus": "FAILED" if error else "COMPLETED", "RequestId": "req-result", "Status": 200}
     if error:
         response["ErrorInfo"] = error
     else:
+        groups = [{"Files": [requested_file(export, i)], **g} if "Files" not in g else g for i, g in enumerate(groups)]
         response["Result"] = {"AnonymousUsers": [{"FileGroups": groups}]}
     stub.add_response("describe_dashboard_snapshot_job_result", response, key(export))
 
@@ -265,6 +271,141 @@ def test_one_failed_file_is_a_partial_success_with_the_reason_next_to_the_file(s
     )
 
 
+def echoing(export: Export, index: int, *s3_results: dict) -> dict:
+    """An answered file group that echoes the requested file group `index`."""
+    return {"Files": [requested_file(export, index)], "S3Results": list(s3_results)}
+
+
+@pytest.mark.django_db
+def test_result_groups_in_another_order_are_matched_by_the_files_they_echo(stub, alice):
+    export = started(stub, make_export(alice, ["PDF", "CSV", "CSV_SMALL", "EXCEL"]))
+    expect_describe(stub, export, "COMPLETED")
+    links = {i: f"https://files.example/job/{name}?X-Amz-Signature=1" for i, name in enumerate(["pdf", "a", "b", "xl"])}
+    expect_result(stub, export, [echoing(export, i, {"S3Uri": links[i]}) for i in (3, 2, 0, 1)])
+
+    jobs.export_poll(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == S.COMPLETED and export.error_code == ""
+    files = list(ExportFile.objects.filter(export=export).order_by("index", "part"))
+    assert [(f.index, f.format, f.visual_ids, f.s3_uri) for f in files] == [
+        (0, "PDF", [], links[0]),
+        (1, "CSV", ["top-countries"], links[1]),
+        (2, "CSV", ["product-list"], links[2]),
+        (3, "EXCEL", ["revenue-by-region", "top-countries"], links[3]),
+    ]
+
+
+@pytest.mark.django_db
+def test_per_file_error_info_stays_with_its_file_when_groups_come_back_reordered(stub, alice):
+    export = started(stub, make_export(alice, ["PDF", "CSV"]))
+    expect_describe(stub, export, "COMPLETED")
+    failure = {"ErrorType": "DATASET_DELETED", "ErrorMessage": "The dataset has been deleted."}
+    expect_result(
+        stub,
+        export,
+        [echoing(export, 1, {"ErrorInfo": [failure]}), echoing(export, 0, {"S3Uri": "https://files.example/pdf"})],
+    )
+
+    jobs.export_poll(export_id=export.pk)
+
+    export.refresh_from_db()
+    pdf, csv = ExportFile.objects.filter(export=export).order_by("index")
+    assert export.status == S.COMPLETED and export.error_code == jobs.PARTIAL_SUCCESS
+    assert pdf.is_ready and pdf.s3_uri == "https://files.example/pdf"
+    assert not csv.is_ready and csv.error_code == "DATASET_DELETED"
+    assert csv.error_message == "QuickSight could not produce this CSV file: The dataset has been deleted."
+    completed = export.events.get(action="export.completed")
+    assert completed.data["failed_files"] == [{"file": 1, "part": 0, "error_code": "DATASET_DELETED"}]
+
+
+@pytest.mark.django_db
+def test_a_group_with_several_s3_uris_keeps_each_one_as_a_part(stub, alice):
+    export = started(stub, make_export(alice, ["PDF", "CSV"]))
+    expect_describe(stub, export, "COMPLETED")
+    pieces = [f"s3://bucket/exports/job/2_orders_top-countries_{n}.csv" for n in range(3)]
+    expect_result(
+        stub,
+        export,
+        [echoing(export, 1, *({"S3Uri": uri} for uri in pieces)), echoing(export, 0, {"S3Uri": "s3://bucket/p.pdf"})],
+    )
+
+    jobs.export_poll(export_id=export.pk)
+
+    export.refresh_from_db()
+    files = list(ExportFile.objects.filter(export=export).order_by("index", "part"))
+    assert export.status == S.COMPLETED and export.error_code == ""
+    assert [(f.index, f.part, f.parts, f.s3_uri) for f in files] == [
+        (0, 0, 1, "s3://bucket/p.pdf"),
+        (1, 0, 3, pieces[0]),
+        (1, 1, 3, pieces[1]),
+        (1, 2, 3, pieces[2]),
+    ]
+    assert all(f.is_ready for f in files)
+    assert [str(f) for f in files][1:] == ["CSV #2, part 1 of 3", "CSV #2, part 2 of 3", "CSV #2, part 3 of 3"]
+
+
+@pytest.mark.django_db
+def test_one_failed_part_of_a_group_leaves_the_other_parts_ready(stub, alice):
+    export = started(stub, make_export(alice, ["CSV"]))
+    expect_describe(stub, export, "COMPLETED")
+    failure = {"ErrorType": "S3_UPLOAD_FAILED", "ErrorMessage": "AccessDenied: Access Denied"}
+    expect_result(stub, export, [echoing(export, 0, {"S3Uri": "s3://bucket/a.csv"}, {"ErrorInfo": [failure]})])
+
+    jobs.export_poll(export_id=export.pk)
+
+    export.refresh_from_db()
+    ok, bad = ExportFile.objects.filter(export=export).order_by("part")
+    assert export.status == S.COMPLETED and export.error_code == jobs.PARTIAL_SUCCESS
+    assert export.error_message == "1 of 2 files could not be produced; the others are ready."
+    assert ok.is_ready and (bad.error_code, bad.part, bad.parts) == ("S3_UPLOAD_FAILED", 1, 2)
+
+
+@pytest.mark.django_db
+def test_a_group_echoing_a_file_nobody_asked_for_is_not_taken_for_a_requested_one(stub, alice):
+    export = started(stub, make_export(alice, ["CSV"]))
+    expect_describe(stub, export, "COMPLETED")
+    stranger = {
+        "FormatType": "CSV",
+        "SheetSelections": [{"SheetId": "orders", "SelectionScope": "SELECTED_VISUALS", "VisualIds": ["order-lines"]}],
+    }
+    expect_result(stub, export, [{"Files": [stranger], "S3Results": [{"S3Uri": "https://files.example/other"}]}])
+
+    jobs.export_poll(export_id=export.pk)
+
+    export.refresh_from_db()
+    (only,) = ExportFile.objects.filter(export=export)
+    assert export.status == S.FAILED and export.error_code == jobs.ALL_FILES_FAILED
+    assert only.s3_uri == "" and only.error_code == "NoFileReturned"
+    assert export.events.get(action="export.failed").data["unmatched_file_groups"] == 1
+
+
+@pytest.mark.django_db
+def test_an_echo_that_lists_the_visuals_of_a_whole_sheet_still_matches(stub, alice):
+    export = started(stub, make_export(alice, ["PDF", "EXCEL"]))
+    expect_describe(stub, export, "COMPLETED")
+    pdf_echo = {
+        "FormatType": "PDF",
+        "SheetSelections": [
+            {"SheetId": "summary", "SelectionScope": "ALL_VISUALS", "VisualIds": ["revenue-by-region", "kpi"]}
+        ],
+    }
+    expect_result(
+        stub,
+        export,
+        [
+            echoing(export, 1, {"S3Uri": "https://files.example/book.xlsx"}),
+            {"Files": [pdf_echo], "S3Results": [{"S3Uri": "https://files.example/sheet.pdf"}]},
+        ],
+    )
+
+    jobs.export_poll(export_id=export.pk)
+
+    pdf, excel = ExportFile.objects.filter(export=export).order_by("index")
+    assert (pdf.format, pdf.s3_uri) == ("PDF", "https://files.example/sheet.pdf")
+    assert (excel.format, excel.s3_uri) == ("EXCEL", "https://files.example/book.xlsx")
+
+
 @pytest.mark.django_db
 def test_with_archiving_on_a_completed_export_is_queued_for_archiving(
     stub, settings, alice, monkeypatch, django_capture_on_commit_callbacks
@@ -309,6 +450,73 @@ def test_result_throttled_after_completion_asks_only_for_the_result_next_time(st
     jobs.export_poll(export_id=export.pk)
 
     assert Export.objects.get(pk=export.pk).status == S.COMPLETED
+
+
+def expect_not_found(stub, export: Export) -> None:
+    stub.add_client_error(
+        "describe_dashboard_snapshot_job",
+        "ResourceNotFoundException",
+        f"Dashboard Snapshot Job with id {export.snapshot_job_id} does not exist.",
+        404,
+        response_meta={"RequestId": "req-not-found"},
+        expected_params=key(export),
+    )
+
+
+@pytest.mark.django_db
+def test_a_job_not_found_just_after_start_is_polled_again_and_completes(stub, settings, alice):
+    settings.EXPORT_NOT_FOUND_RETRIES = 3
+    export = started(stub, make_export(alice))
+    waits = []
+    for _ in range(3):
+        expect_not_found(stub, export)
+        waits.append(jobs.export_poll(export_id=export.pk).poll_in)
+        assert Export.objects.get(pk=export.pk).status == S.QUEUED
+        make_due(export)
+    expect_describe(stub, export, "COMPLETED")
+    expect_result(stub, export, [file_result("https://files.example/0")])
+
+    jobs.export_poll(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == S.COMPLETED and export.error_code == ""
+    assert export.not_found_polls == 3
+    assert 1 <= waits[0] <= 2 and 2 <= waits[1] <= 4 and 4 <= waits[2] <= 8  # the poll backoff, no sleep
+    assert actions(export) == ["export.submitting", "export.started", "export.completed"]
+
+
+@pytest.mark.django_db
+def test_a_job_still_not_found_after_the_allowed_polls_fails_with_a_clear_message(stub, settings, alice):
+    settings.EXPORT_NOT_FOUND_RETRIES = 2
+    export = started(stub, make_export(alice))
+    for _ in range(2):
+        expect_not_found(stub, export)
+        assert jobs.export_poll(export_id=export.pk).poll_in is not None
+        make_due(export)
+    expect_not_found(stub, export)
+
+    nxt = jobs.export_poll(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == S.FAILED and nxt.poll_in is None and nxt.retry_in is None
+    assert export.error_code == "ResourceNotFoundException"
+    assert export.error_message == jobs.JOB_NOT_FOUND_MESSAGE
+    detail = json.loads(export.error_detail)
+    assert detail["operation"] == "DescribeDashboardSnapshotJob" and detail["request_id"] == "req-not-found"
+
+
+@pytest.mark.django_db
+def test_a_job_not_found_long_after_start_fails_at_once(stub, settings, alice):
+    settings.EXPORT_NOT_FOUND_WINDOW_SECONDS = 30
+    export = started(stub, make_export(alice))
+    Export.objects.filter(pk=export.pk).update(submitted_at=timezone.now() - timedelta(seconds=31))
+    expect_not_found(stub, export)
+
+    jobs.export_poll(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == S.FAILED and export.not_found_polls == 0
+    assert export.error_message == jobs.JOB_NOT_FOUND_MESSAGE
 
 
 @pytest.mark.django_db

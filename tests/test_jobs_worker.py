@@ -147,6 +147,20 @@ def test_each_format_ends_completed_with_a_file_that_downloads(portal, alice):
     assert portal.start_count() == 3
 
 
+def test_files_answered_in_another_order_each_download_as_their_own_format(portal, alice):
+    portal.qs.faults.reverse_result_groups = True
+    with portal.worker():
+        export = wait_terminal(submit(alice, ["PDF", "EXCEL", "CSV"]), timeout=60)
+
+    assert export.status == S.COMPLETED, export.error_message
+    files = list(export.files.order_by("index", "part"))
+    assert [f.format for f in files] == ["PDF", "EXCEL", "CSV"]
+    for export_file in files:
+        with urllib.request.urlopen(export_file.s3_uri, timeout=10) as response:
+            head = response.read(64)
+        assert head.startswith({"PDF": b"%PDF", "EXCEL": b"PK", "CSV": b"Country,"}[export_file.format]), head
+
+
 # --- QuickSight pushing back ---
 
 
@@ -159,6 +173,16 @@ def test_start_throttled_twice_then_accepted_makes_one_job(portal, alice):
     assert portal.start_count("ThrottlingException") == 2
     assert portal.start_count() == 1
     assert len(portal.qs.state.jobs) == 1
+
+
+def test_a_job_not_found_just_after_start_is_polled_again_and_completes(portal, alice):
+    portal.qs.faults.not_found_next_describes = 2
+    with portal.worker():
+        export = wait_terminal(submit(alice))
+
+    assert export.status == S.COMPLETED and export.error_code == ""
+    assert portal.qs.calls.count("DescribeDashboardSnapshotJob", "ResourceNotFoundException") == 2
+    assert export.not_found_polls == 2 and portal.start_count() == 1
 
 
 def test_limit_exceeded_for_a_while_waits_and_completes(portal, alice):

@@ -219,3 +219,61 @@ def test_links_use_the_public_url_when_one_is_set(client, qs_local, settings):
 
     assert link.startswith("https://exports.example.test/quicksight/files/")
     assert fetch(link.replace("https://exports.example.test/quicksight", qs_local.url))[0] == 200
+
+
+def _raw_get(base_url: str, path_and_query: str) -> tuple[int, bytes]:
+    """GET a path exactly as written: urllib and browsers may fold `..` away before sending it."""
+    import http.client
+
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("GET", parts.path + path_and_query)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("job_key", "filename"),
+    [
+        ("..", "demo.duckdb"),  # the job key climbs to the data directory
+        ("%2e%2e", "demo.duckdb"),  # the same, percent-encoded
+        (".", "jobs"),  # the folder of every job
+        ("0" * 32, ".."),  # a job-shaped key whose file name climbs out
+    ],
+)
+def test_a_signed_link_outside_a_job_folder_serves_nothing(client, qs_local, job_key, filename):
+    run_job(client, qs_local)  # the demo database exists and a job folder is there to climb out of
+    assert (storage.data_dir() / "demo.duckdb").is_file()
+    real_name = job_key.replace("%2e", ".")
+    expires = int(time.time()) + 60
+    # Signed with the service's own key: the route must refuse the path, not only a bad signature.
+    signature = storage._signature(real_name, filename, expires)
+
+    status, body = _raw_get(qs_local.url, f"/files/{job_key}/{filename}?X-Expires={expires}&X-Signature={signature}")
+
+    assert status == 404
+    assert b"<Code>NoSuchKey</Code>" in body
+    assert b"DUCK" not in body and len(body) < 1000
+
+
+def test_a_job_key_not_shaped_like_one_is_refused_before_the_disk_is_read(client, qs_local):
+    link = run_job(client, qs_local)[0]["S3Results"][0]["S3Uri"]
+    job_key = urlsplit(link).path.split("/")[-2]
+    shaped = storage.job_dir(job_key)
+    odd = storage.data_dir() / "jobs" / "not-a-job-key"
+    odd.mkdir(parents=True, exist_ok=True)
+    (odd / "secret.csv").write_text("a,b\n")
+    expires = int(time.time()) + 60
+    signature = storage._signature("not-a-job-key", "secret.csv", expires)
+
+    status, body = _raw_get(
+        qs_local.url, f"/files/not-a-job-key/secret.csv?X-Expires={expires}&X-Signature={signature}"
+    )
+
+    assert shaped.is_dir() and fetch(link)[0] == 200
+    assert status == 404 and b"<Code>NoSuchKey</Code>" in body
+    (odd / "secret.csv").unlink()
+    odd.rmdir()

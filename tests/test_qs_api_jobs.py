@@ -253,3 +253,34 @@ def test_jobs_never_exceed_the_running_limit_under_a_burst(client, qs_local):
 
     assert outcomes.count("ok") == 3
     assert qs_local.state.max_active == 3
+
+
+def test_twelve_jobs_run_at_once_as_quicksight_allows(client, qs_local):
+    qs_local.faults.hold_jobs = True
+    qs_local.faults.min_running_seconds = 3  # long enough to ask each of them while all run
+    qs_local.limits.max_calls_per_second = 1000
+    job_ids = [f"job-{n}" for n in range(12)]
+    for job_id in job_ids:
+        client.start_dashboard_snapshot_job(**start_kwargs(job_id))
+
+    qs_local.faults.hold_jobs = False
+    for job_id in job_ids:
+        qs_local.wait(DASHBOARD, job_id, ("RUNNING",), timeout=10)
+    seen = {job_id: describe(client, job_id)["JobStatus"] for job_id in job_ids}
+
+    assert seen == dict.fromkeys(job_ids, "RUNNING")
+    assert qs_local.state.max_running == 12
+    for job_id in job_ids:
+        assert qs_local.wait(DASHBOARD, job_id) == "COMPLETED"
+
+
+def test_an_injected_not_found_hits_the_next_describes_of_a_job_that_exists(client, qs_local):
+    qs_local.faults.not_found_next_describes = 2
+    client.start_dashboard_snapshot_job(**start_kwargs())
+
+    for _ in range(2):
+        with pytest.raises(client.exceptions.ResourceNotFoundException) as raised:
+            describe(client)
+        assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+    assert describe(client)["SnapshotJobId"] == "job-1"

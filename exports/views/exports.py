@@ -54,7 +54,7 @@ def export_detail(request, export_id):
 def _detail_context(request, export: Export) -> dict:
     privileged = access.is_auditor(request.user) or access.is_admin(request.user)
     names = history.CatalogNames.for_dashboard(export.dashboard)
-    files = list(export.files.order_by("index"))
+    files = list(export.files.order_by("index", "part"))
     for export_file in files:
         export_file.description = history.file_description(export_file, export.request or {}, names)
     events = list(export.events.order_by("seq"))
@@ -108,17 +108,17 @@ def export_cancel(request, export_id):
 
 @login_required
 @require_GET
-def export_file_download_view(request, export_id, index: int):
+def export_file_download_view(request, export_id, index: int, part: int = 0):
     export = access.get_export_for_user(request.user, export_id)
     if not access.can_download(request.user, export):
         raise Http404("No such file.")
     export_file = get_object_or_404(
-        export.files.select_related("export__dashboard", "export__destination"), index=index
+        export.files.select_related("export__dashboard", "export__destination"), index=index, part=part
     )
     try:
         target = export_file_download(export_file=export_file, user=request.user, ip_address=_client_ip(request))
     except DownloadUnavailable as exc:
-        messages.error(request, f"File {index + 1}: {exc}")
+        messages.error(request, f"File {index + 1}{f' part {part + 1}' if export_file.parts > 1 else ''}: {exc}")
         response = redirect("exports:detail", export_id=export.pk)
     else:
         if target.archived is not None:
