@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exports', '0002_auditevent_append_only'),
+        ('exports', '0004_schedules'),
     ]
 
     operations = [

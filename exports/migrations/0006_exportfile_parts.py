@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exports', '0003_export_not_found_polls'),
+        ('exports', '0005_export_not_found_polls'),
     ]
 
     operations = [
