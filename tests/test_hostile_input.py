@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
+from urllib.parse import quote_from_bytes
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from exports.models import AuditEvent, Export
 from tests.factories import make_sales_catalog
@@ -298,3 +302,271 @@ def test_real_process_refuses_a_lone_surrogate_and_deep_json_without_a_traceback
         assert "Traceback" not in done.stderr
         assert done.stdout.strip().endswith(("[text-unicode]", "[spec-depth]"))
     assert Export.objects.count() == 0
+
+
+# --- Hypothesis: every filter, every form endpoint and the command line, with hostile values ---
+
+NOT_UTF8 = st.binary(min_size=1, max_size=6).filter(lambda raw: not _is_utf8(raw))
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# Text no field may hold, as the bytes a client sends: NUL, lone surrogates (as CESU-8 bytes), bytes
+# that are not UTF-8, and values from just over the 4096-character cap up to a megabyte.
+UNSTORABLE = st.one_of(
+    st.tuples(st.text(max_size=5), st.text(max_size=5)).map(lambda t: f"{t[0]}\x00{t[1]}".encode()),
+    st.integers(0xD800, 0xDFFF).map(lambda c: f"x{chr(c)}y".encode("utf-8", "surrogatepass")),
+    NOT_UTF8,
+    st.sampled_from([4097, 70_000, 1_000_000]).map(lambda n: b"x" * n),
+)
+HUGE_NUMBERS = st.one_of(
+    st.integers(min_value=2**63),
+    st.integers(max_value=-(2**63) - 1),
+    st.sampled_from(["1e999", "-1e999", "nan", "inf", "-Infinity", "9" * 4000]),
+).map(str)
+EXTREME_DATES = st.sampled_from(
+    ["9999-12-31", "0001-01-01", "10000-01-01", "0000-01-01", "-0001-01-01", "2026-02-30", "2026-13-01", "99999"]
+)
+EXTREME_DATETIMES = st.one_of(
+    st.sampled_from(["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59.999999-00:01"]),
+    # The first minute of year 1 east of UTC, the last one west of it: outside the calendar in UTC.
+    st.integers(1, 1439).map(lambda m: f"0001-01-01T00:00:00+{m // 60:02}:{m % 60:02}"),
+    st.integers(1, 1439).map(lambda m: f"9999-12-31T23:59:59-{m // 60:02}:{m % 60:02}"),
+    EXTREME_DATES,
+)
+EXTRA_NAMES = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_-[]", min_size=1, max_size=12).filter(
+    lambda name: name not in ("dashboard", "destination", "action", "page")
+)
+TYPABLE = st.characters(codec="utf-8", exclude_characters="\x00")
+HYPOTHESIS = settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+
+
+def query(pairs: list[tuple[str, bytes | str]]) -> str:
+    return "&".join(
+        f"{quote_from_bytes(name.encode())}={quote_from_bytes(v if isinstance(v, bytes) else v.encode())}"
+        for name, v in pairs
+    )
+
+
+# Each filter endpoint, who may use it, and what its fields refuse beyond unstorable text.
+FILTERS = {
+    AUDIT: ("audra", "html"),
+    AUDIT_CSV: ("audra", "text"),
+    AUDIT_JSONL: ("audra", "text"),
+    reverse("exports:list"): ("alice", "html"),
+}
+FILTER_FIELDS = {
+    AUDIT: ["user", "dashboard", "status", "format", "date_from", "date_to", "q"],
+    reverse("exports:list"): ["status", "dashboard", "format"],
+}
+FIELD_VALUES = {
+    "dashboard": st.one_of(HUGE_NUMBERS, st.integers(max_value=0).map(str), st.just("sales")),
+    "status": st.text(TYPABLE, min_size=1, max_size=20).filter(lambda s: s not in Export.Status.values),
+    "format": st.sampled_from(["pdf", "XLSX", "csv ", "PDF,CSV", "0"]),
+    "date_from": EXTREME_DATES,
+    "date_to": EXTREME_DATES,
+}
+
+
+@HYPOTHESIS
+@given(data=st.data())
+def test_every_filter_refuses_hostile_values_with_a_400_naming_the_field(client, demo_users, counts, data):
+    make_export(demo_users["alice"], make_dashboard())
+    url = data.draw(st.sampled_from([*FILTERS, reverse("exports:dashboards"), reverse("exports:audit_events")]))
+    user, kind = FILTERS.get(url, ("audra", "text"))
+    fields = FILTER_FIELDS.get(url, FILTER_FIELDS[AUDIT] if url in FILTERS else ["q", "page"])
+    field = data.draw(st.sampled_from([*fields, "extra"]))
+    name = data.draw(EXTRA_NAMES) if field == "extra" else field
+    typed = FIELD_VALUES.get(field) if url in FILTERS else None
+    value = data.draw(UNSTORABLE if typed is None else st.one_of(UNSTORABLE, typed))
+    client.force_login(demo_users[user])
+    before = counts()
+
+    response = client.get(f"{url}?{query([(name, value)])}")
+
+    assert response.status_code == 400, (url, name, value[:80])
+    text = body(response)
+    if isinstance(value, bytes):
+        assert f"the query parameter {name!r}" in text or "a query parameter name" in text
+    elif kind == "html":
+        assert f'id="id_{field}_error"' in text
+    else:
+        assert text.startswith(f"{field}: ")
+    assert counts() == before
+
+
+FORM_ENDPOINTS = [
+    NEW,
+    reverse("exports:new_files"),
+    reverse("exports:new_file", args=[0]),
+    reverse("exports:new_parameter", args=[0]),
+    reverse("exports:new_destination"),
+]
+# A request that would be created as it stands: every hostile value below must stop it.
+VALID_FORM = {
+    "dashboard": "sales",
+    "files-0-format": "PDF",
+    "files-0-sheet": "summary",
+    "files-1-format": "CSV",
+    "files-1-visual": "order-lines",
+    "param-Country": "France",
+    "param-MinQuantity": "2",
+    "destination": "Finance bucket",
+    "action": "submit",
+}
+TYPED_HOSTILE = {
+    "param-MinQuantity": st.one_of(HUGE_NUMBERS, st.sampled_from(["-", "1.5", "0x10", "1e3"])),
+    "param-MinPrice": st.sampled_from(["1e999", "-1e999", "nan", "inf", "-Infinity", "1" * 400, "1,5"]),
+    "param-From": EXTREME_DATETIMES.filter(lambda text: text not in ("9999-12-31", "0001-01-01")),
+    "files-0-sheet": st.text(TYPABLE, min_size=1, max_size=4096).filter(lambda s: s not in ("summary", "detail")),
+    "files-1-visual": st.sampled_from(["revenue-chart", "gone-table", "x" * 4096, "order-lines order-lines"]),
+    "destination": st.sampled_from(["Dublin bucket", "finance bucket", "x" * 4096]),
+    "dashboard": st.sampled_from(["sales ", "SALES", "x" * 4096, "-1", str(2**64)]),
+}
+
+
+@HYPOTHESIS
+@given(data=st.data())
+def test_every_form_endpoint_refuses_unstorable_text_in_any_field_with_a_400(client, alice, sales, counts, data):
+    url = data.draw(st.sampled_from(FORM_ENDPOINTS))
+    name = data.draw(st.one_of(st.sampled_from([*VALID_FORM, "param-From", "files-0-visuals"]), EXTRA_NAMES))
+    value = data.draw(UNSTORABLE)
+    client.force_login(alice)
+    before = counts()
+
+    pairs = [(key, text) for key, text in VALID_FORM.items() if key != name] + [(name, value)]
+    response = client.post(url, query(pairs), content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 400
+    assert f"the form field {name!r}" in body(response)
+    assert counts() == before
+
+
+@HYPOTHESIS
+@given(data=st.data())
+def test_a_submit_with_a_hostile_typed_value_is_refused_and_creates_nothing(client, alice, sales, counts, data):
+    field = data.draw(st.sampled_from(sorted(TYPED_HOSTILE)))
+    value = data.draw(TYPED_HOSTILE[field])
+    url = data.draw(st.sampled_from(FORM_ENDPOINTS))
+    client.force_login(alice)
+    before = counts()
+
+    response = client.post(url, {**VALID_FORM, field: value, data.draw(EXTRA_NAMES): "1"})
+
+    # The submit is refused; the preview endpoints show the rule beside the field; an unknown dashboard is a 404.
+    expected = 404 if field == "dashboard" else (422 if url == NEW else 200)
+    assert response.status_code == expected, (url, field, value[:80])
+    if expected == 422:
+        assert re.search(r"\[[a-z-]+\]", body(response))  # the rule, beside the field
+    elif expected == 200:
+        assert "Fix what is marked first." in body(response)  # the preview says it cannot be sent
+    assert counts() == before
+
+
+@HYPOTHESIS
+@given(
+    index=st.one_of(st.integers(min_value=7), st.just(2**64)),
+    which=st.sampled_from(["files", "parameters", "download"]),
+)
+def test_huge_indexes_in_the_address_are_404(client, alice, sales, counts, index, which):
+    client.force_login(alice)
+    export = Export.objects.first() or make_export(alice, make_dashboard(), uris=["s3://bucket/a.pdf"])
+    before = counts()
+    if which == "download":
+        response = client.get(f"/exports/{export.pk}/files/{index}/download")
+    else:
+        response = client.post(f"/exports/new/{which}/{index}/", VALID_FORM)
+    assert response.status_code == 404
+    assert counts() == before
+
+
+def _set(spec: dict, path: tuple, value) -> dict:
+    spec = json.loads(json.dumps(spec))
+    target = spec
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return spec
+
+
+SPEC_PATHS = [
+    ("dashboard",),
+    ("files", 0, "sheet"),
+    ("files", 1, "visual"),
+    ("parameters", "Country", 0),
+    ("destination",),
+]
+HOSTILE_TEXT = st.one_of(
+    st.tuples(st.text(max_size=5), st.text(max_size=5)).map(lambda t: f"{t[0]}\x00{t[1]}"),
+    st.integers(0xD800, 0xDFFF).map(lambda c: f"x{chr(c)}"),
+    st.sampled_from([4097, 1_000_000]).map(lambda n: "x" * n),
+)
+CLI_SPEC = {
+    "dashboard": "sales",
+    "files": [{"format": "PDF", "sheet": "summary"}, {"format": "CSV", "visual": "order-lines"}],
+    "parameters": {"Country": ["France"], "MinQuantity": ["2"]},
+    "destination": "Finance bucket",
+}
+
+
+@st.composite
+def hostile_specs(draw) -> str:
+    """A spec that would be accepted, with one hostile change, as the text of the file."""
+    kind = draw(st.sampled_from(["text", "key", "number", "datetime", "deep", "extra"]))
+    if kind == "text":
+        spec = _set(CLI_SPEC, draw(st.sampled_from(SPEC_PATHS)), draw(HOSTILE_TEXT))
+    elif kind == "key":
+        spec = _set(CLI_SPEC, ("parameters", draw(HOSTILE_TEXT)), ["1"])
+    elif kind == "number":
+        if draw(st.booleans()):
+            whole = st.one_of(st.integers(min_value=2**63), st.integers(max_value=-(2**63) - 1), HUGE_NUMBERS)
+            spec = _set(CLI_SPEC, ("parameters", "MinQuantity"), [draw(whole)])
+        else:
+            infinite = st.one_of(st.integers(min_value=10**309), st.sampled_from(["1e999", "nan", "-Infinity"]))
+            spec = _set(CLI_SPEC, ("parameters", "MinPrice"), [draw(infinite)])
+    elif kind == "datetime":
+        spec = _set(CLI_SPEC, ("parameters", "From"), [draw(EXTREME_DATETIMES.filter(lambda t: "T" in t))])
+    elif kind == "extra":
+        name = draw(EXTRA_NAMES)
+        spec = _set(CLI_SPEC, draw(st.sampled_from([(name,), ("files", 0, name), ("files", 1, name)])), 1)
+    else:
+        depth = draw(st.sampled_from([17, 100, 5_000, 200_000]))
+        where = draw(st.sampled_from(['"files": ', '"parameters": {"Country": ', '"extra": ']))
+        closing = "}" if "Country" in where else ""
+        return '{"dashboard": "sales", ' + where + "[" * depth + "]" * depth + closing + "}"
+    return json.dumps(spec, ensure_ascii=draw(st.booleans()))
+
+
+@HYPOTHESIS
+@given(spec=hostile_specs(), submit=st.booleans())
+def test_the_command_line_answers_any_hostile_spec_with_exit_2_and_creates_nothing(
+    tmp_path, sales, counts, spec, submit
+):
+    before = counts()
+    try:
+        encoded = spec.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate written raw: the file holds bytes that are not UTF-8
+        encoded = spec.encode("utf-8", "surrogatepass")
+    code, out = cli(tmp_path, encoded, *(["--submit"] if submit else []))
+    assert code == 2, out[:300]
+    lines = out.splitlines()
+    assert lines and all(line.endswith("]") for line in lines), out[:300]
+    assert counts() == before
+
+
+@HYPOTHESIS
+@given(user=st.one_of(HOSTILE_TEXT, st.sampled_from(["nobody", "alice ", "ALICE"])))
+def test_the_command_line_answers_a_hostile_user_with_exit_2(tmp_path, sales, counts, user):
+    before = counts()
+    code, message = cli(tmp_path, CLI_SPEC, "--submit", user=user)
+    assert code == 2
+    assert message.startswith("--user: ")
+    assert counts() == before
