@@ -25,6 +25,7 @@ def _client_ip(request) -> str | None:
 
 
 @login_required
+@require_GET
 def export_list(request):
     form = history.MyExportsFilter(request.GET or None, user=request.user)
     refused = form.is_bound and not form.is_valid()
@@ -44,6 +45,7 @@ def export_row(request, export_id):
 
 
 @login_required
+@require_GET
 def export_detail(request, export_id):
     export = access.get_export_for_user(request.user, export_id)
     export = history.decorate_one(export)
