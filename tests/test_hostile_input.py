@@ -151,7 +151,9 @@ def test_my_exports_with_a_refused_filter_is_a_400_showing_the_field(client, ali
             reverse("exports:new_parameter", args=[0]),
             {"dashboard": "sales", "param-Country": "F\x00"},
             "form field 'param-Country'",
-        ),  # noqa: E501
+        ),
+        ("admin", "get", "/admin/exports/export/", {"q": "\x00"}, "query parameter 'q'"),
+        ("admin", "post", "/admin/exports/rlstagmapping/add/", {"tag_value": "E\x00"}, "form field 'tag_value'"),
     ],
 )
 def test_a_nul_byte_is_a_400_naming_the_field(client, demo_users, sales, counts, user, method, url, data, field):
@@ -376,13 +378,22 @@ FIELD_VALUES = {
 }
 
 
+# Pages whose query parameters are not a filter form: who asks, and the parameters they read.
+OTHER_QUERIES = {
+    reverse("exports:dashboards"): ("alice", ["q"]),
+    reverse("exports:audit_events"): ("audra", ["page"]),
+    NEW: ("alice", ["dashboard", "rerun"]),
+    "/admin/exports/export/": ("admin", ["q", "status__exact", "p"]),
+}
+
+
 @HYPOTHESIS
 @given(data=st.data())
 def test_every_filter_refuses_hostile_values_with_a_400_naming_the_field(client, demo_users, counts, data):
     make_export(demo_users["alice"], make_dashboard())
-    url = data.draw(st.sampled_from([*FILTERS, reverse("exports:dashboards"), reverse("exports:audit_events")]))
-    user, kind = FILTERS.get(url, ("audra", "text"))
-    fields = FILTER_FIELDS.get(url, FILTER_FIELDS[AUDIT] if url in FILTERS else ["q", "page"])
+    url = data.draw(st.sampled_from([*FILTERS, *OTHER_QUERIES]))
+    user, kind = FILTERS[url] if url in FILTERS else (OTHER_QUERIES[url][0], "text")
+    fields = FILTER_FIELDS.get(url, FILTER_FIELDS[AUDIT]) if url in FILTERS else OTHER_QUERIES[url][1]
     field = data.draw(st.sampled_from([*fields, "extra"]))
     name = data.draw(EXTRA_NAMES) if field == "extra" else field
     typed = FIELD_VALUES.get(field) if url in FILTERS else None
