@@ -51,7 +51,8 @@ def audit_history_download(request, fmt: str):
     form, filters = _filters(request)
     if filters is None:
         # Before the stream starts: a bad filter must not become a 200 with a header and nothing else.
-        return HttpResponseBadRequest("\n".join(history.filter_errors(form)) + "\n", content_type="text/plain")
+        errors = "\n".join(history.filter_errors(form)) + "\n"
+        return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
     with transaction.atomic():
         audit.record(
             "history.exported",
