@@ -10,7 +10,7 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import islice
 from typing import Any
 
@@ -235,6 +235,18 @@ class MyExportsFilter(forms.Form):
         self.fields["dashboard"].queryset = Dashboard.objects.filter(exports__user=user).distinct().order_by("name")
 
 
+# One day short of date's own range: a day's start and end in any time zone stay representable
+# (date.max + 1 day, or year 1 at +01:00 in UTC, raise OverflowError).
+FIRST_DAY, LAST_DAY = date.min + timedelta(days=1), date.max - timedelta(days=1)
+
+
+class DayField(forms.DateField):
+    def validate(self, value):
+        super().validate(value)
+        if value and not FIRST_DAY <= value <= LAST_DAY:
+            raise forms.ValidationError(f"Give a date from {FIRST_DAY} to {LAST_DAY}.", code="date-range")
+
+
 class HistoryFilter(forms.Form):
     user = forms.CharField(required=False, label="User", help_text="Username")
     dashboard = forms.ModelChoiceField(
@@ -242,8 +254,8 @@ class HistoryFilter(forms.Form):
     )
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Export.Status.choices])
     format = forms.ChoiceField(required=False, choices=[("", "Any format"), *ExportFile.Format.choices])
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = DayField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = DayField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
     q = forms.CharField(required=False, label="Search", help_text="Job id, request id, ARN, error, dashboard")
 
     def clean(self):
@@ -441,6 +453,11 @@ def history_stream_response(*, filters: dict[str, Any], fmt: str) -> StreamingHt
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+def filter_errors(form: forms.Form) -> list[str]:
+    """A refused filter form in words, one "field: message" a line (for a 400 that names the field)."""
+    return [f"{name}: {message}" for name, messages in form.errors.items() for message in messages]
 
 
 def filters_for_audit(data: dict[str, Any]) -> dict[str, Any]:

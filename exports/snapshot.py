@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import math
 import re
 import uuid
@@ -28,6 +29,7 @@ from exports import access, snapshot_rules
 from exports.models import Dashboard, DashboardParameter, S3Destination, Visual
 from exports.rls import RlsIdentity, effective_identity, export_blocker
 from exports.snapshot_rules import DashboardCatalog, ParameterDeclaration, Violation
+from exports.validators import text_fault
 
 FORMATS = ("PDF", "EXCEL", "CSV")
 FORMAT_LABELS = {"PDF": "PDF", "EXCEL": "Excel workbook", "CSV": "CSV"}
@@ -126,10 +128,75 @@ def _value_text(value: Any) -> str | None:
     return value if isinstance(value, str) else repr(value)
 
 
+# A spec is three levels deep ({"files": [{"visuals": [...]}]}); anything far deeper is not a spec,
+# and json.loads would hit Python's recursion limit on it.
+MAX_SPEC_DEPTH = 16
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def load_spec(raw: bytes | str) -> Any:
+    """A spec file's content -> JSON data; SnapshotRequestInvalid when not UTF-8, not JSON or nested too deeply."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        problem = Problem("spec", "spec-json", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        raise SnapshotRequestInvalid([problem]) from None
+    depth = deepest = 0
+    for char in _JSON_STRING.sub("", text):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    if deepest > MAX_SPEC_DEPTH:
+        raise SnapshotRequestInvalid([_too_deep()])
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SnapshotRequestInvalid([Problem("spec", "spec-json", f"not valid JSON ({exc})")]) from None
+    except ValueError:  # Python refuses integers of more than 4300 digits
+        raise SnapshotRequestInvalid([Problem("spec", "spec-json", "a number is too long to read")]) from None
+
+
+def _too_deep() -> Problem:
+    return Problem("spec", "spec-depth", f"nested deeper than {MAX_SPEC_DEPTH} levels of lists and objects")
+
+
+def _text_problems(data: Any) -> list[Problem]:
+    """Every key and text value that is not storable text (validators.text_fault), by spec path.
+
+    Walks without recursion and stops at MAX_SPEC_DEPTH, so no input can exhaust the stack.
+    """
+    problems = []
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_SPEC_DEPTH:
+            return [_too_deep()]
+        if isinstance(value, str):
+            fault = text_fault(value)
+            if fault:
+                problems.append(Problem(path or "spec", fault[0], f"the text {fault[1]}"))
+        elif isinstance(value, Mapping):
+            for key, item in reversed(list(value.items())):
+                key_fault = text_fault(key) if isinstance(key, str) else None
+                if key_fault:
+                    problems.append(Problem(path or "spec", key_fault[0], f"a key {key_fault[1]}"))
+                else:
+                    stack.append((item, f"{path}.{key}" if path else str(key), depth + 1))
+        elif isinstance(value, list):
+            stack += [(item, f"{path}[{i}]", depth + 1) for i, item in reversed(list(enumerate(value)))]
+    return problems
+
+
 def parse_spec(data: Any) -> ExportSpec:
     """Check the shape of a spec (keys and JSON types only); raise SnapshotRequestInvalid with every problem."""
     if not isinstance(data, Mapping):
         raise SnapshotRequestInvalid([Problem("spec", "spec-object", "a spec is a JSON object")])
+    # First, alone: nothing below may look text up in the database or echo it back.
+    problems = _text_problems(data)
+    if problems:
+        raise SnapshotRequestInvalid(problems)
     problems = _refuse_keys(data, SPEC_KEYS, "")
     dashboard = data.get("dashboard")
     if not isinstance(dashboard, str) or not dashboard:
@@ -286,6 +353,9 @@ def parse_value(param_type: str, text: str) -> Any:
     if param_type == "INTEGER":
         if not re.fullmatch(r"[+-]?\d+", text):
             raise ValueError(f"{text!r} is not a whole number")
+        if len(text.lstrip("+-0")) > len(str(INT64[1])):
+            # Before int(): Python refuses to convert more than 4300 digits, in words of its own.
+            raise ValueError(f"{_short(text)} is too large")
         value = int(text)
         if not INT64[0] <= value <= INT64[1]:
             raise ValueError(f"{text!r} is too large")
@@ -306,7 +376,17 @@ def parse_value(param_type: str, text: str) -> Any:
         except ValueError:
             raise ValueError(f"{text!r} is not a date and time (e.g. 2026-01-31T09:00)") from None
     # QuickSight reads parameter date-times as UTC; a value without an offset is taken as UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 or 9999-12-31T23:59-01:00: UTC falls outside years 1 to 9999.
+        raise ValueError(f"{text!r} is out of range once converted to UTC (years 1 to 9999)") from None
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:20]!r}…({len(text)} characters)"
 
 
 # --- the build ---

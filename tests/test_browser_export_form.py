@@ -141,3 +141,22 @@ def test_bob_builds_and_submits_an_export_with_javascript_off(demo_users, browse
     assert export.user.username == "bob"
     assert export.spec["parameters"] == {"MinQuantity": ["4"]}
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_submit_shows_why_in_place(demo_users, login, live_server):
+    """The server refuses a submit with a 422; htmx (base.html's responseHandling) still swaps it in."""
+    sales = make_sales_catalog()
+    page = login("alice")
+    page.goto(f"{live_server.url}/exports/new/?dashboard=sales")
+    page.locator("#add-pdf").click()
+    expect(page.locator("#submit-export")).to_be_enabled()
+
+    # The sheet leaves QuickSight between the preview and the click.
+    sales.dashboard.sheets.filter(sheet_id="summary").update(is_stale=True)
+    with page.expect_response(lambda response: response.request.method == "POST") as submitted:
+        page.locator("#submit-export").click()
+
+    assert submitted.value.status == 422
+    expect(page.locator("#files-0-errors")).to_contain_text("[sheet-exists]")
+    assert Export.objects.count() == 0

@@ -330,7 +330,7 @@ def test_no_js_submit_of_an_invalid_request_returns_the_same_errors_and_creates_
     response = alice_client.post(NEW, data)
     html = response.content.decode()
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "<html" in html
     assert text_of(html, "files-0-errors") == "this sheet is not on the dashboard (any more) [sheet-exists]"
     assert "[visual-tabular]" in text_of(html, "files-1-errors")
@@ -372,6 +372,7 @@ def test_htmx_submit_redirects_the_browser_to_the_export(alice_client):
 def test_htmx_submit_of_an_invalid_request_rerenders_the_builder_with_errors(alice_client):
     response = alice_client.post(NEW, form([("CSV", "")], action="submit"), **HTMX)
     html = response.content.decode()
+    assert response.status_code == 422  # base.html's htmx-config swaps a 422
     assert html.lstrip().startswith('<div id="builder">')
     assert "choose the table or pivot table to save as CSV [csv-one-visual]" in text_of(html, "files-0-errors")
     assert Export.objects.count() == 0
@@ -387,7 +388,7 @@ def test_user_with_an_rls_blocker_sees_the_reason_and_cannot_submit(client, caro
     assert "you have no value for region" in text_of(html, "submit-reason")
 
     response = client.post(NEW, form([("PDF", "summary")], action="submit"))
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "you have no value for region" in text_of(response.content.decode(), "blocker")
     assert Export.objects.count() == 0
 

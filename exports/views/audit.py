@@ -6,11 +6,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from exports import access, audit, history
-from exports.models import AuditEvent
+from exports.models import AuditEvent, Export
 
 PAGE_SIZE = 25
 EVENTS_PAGE_SIZE = 50
@@ -21,9 +22,12 @@ def _require_auditor(user) -> None:
         raise PermissionDenied("The history is for auditors and administrators.")
 
 
-def _filters(request) -> tuple[history.HistoryFilter, dict]:
+def _filters(request) -> tuple[history.HistoryFilter, dict | None]:
+    """The filter form and its values; None when a value is refused (never silently widen to everything)."""
     form = history.HistoryFilter(request.GET or None)
-    return form, (form.cleaned_data if form.is_valid() else {})
+    if not form.is_bound:
+        return form, {}
+    return form, (form.cleaned_data if form.is_valid() else None)
 
 
 @login_required
@@ -31,11 +35,12 @@ def _filters(request) -> tuple[history.HistoryFilter, dict]:
 def audit_history(request):
     _require_auditor(request.user)
     form, filters = _filters(request)
-    context = history.export_page(request, history.history_exports(filters=filters), per_page=PAGE_SIZE)
+    exports = Export.objects.none() if filters is None else history.history_exports(filters=filters)
+    context = history.export_page(request, exports, per_page=PAGE_SIZE)
     for export in context["page"].object_list:
         export.rls = history.rls_tags(export.request or {})
         export.parameters = history.describe_parameters(export.request or {})
-    return render(request, "exports/audit.html", {**context, "form": form})
+    return render(request, "exports/audit.html", {**context, "form": form}, status=400 if filters is None else 200)
 
 
 @login_required
@@ -44,6 +49,10 @@ def audit_history_download(request, fmt: str):
     """The filtered history as CSV or JSON Lines, streamed; the export itself is audited."""
     _require_auditor(request.user)
     form, filters = _filters(request)
+    if filters is None:
+        # Before the stream starts: a bad filter must not become a 200 with a header and nothing else.
+        errors = "\n".join(history.filter_errors(form)) + "\n"
+        return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
     with transaction.atomic():
         audit.record(
             "history.exported",

@@ -25,11 +25,14 @@ def _client_ip(request) -> str | None:
 
 
 @login_required
+@require_GET
 def export_list(request):
     form = history.MyExportsFilter(request.GET or None, user=request.user)
-    filters = form.cleaned_data if form.is_valid() else {}
-    context = history.export_page(request, history.my_exports(user=request.user, filters=filters), per_page=PAGE_SIZE)
-    return render(request, "exports/export_list.html", {**context, "form": form})
+    refused = form.is_bound and not form.is_valid()
+    filters = form.cleaned_data if form.is_bound and not refused else {}
+    exports = Export.objects.none() if refused else history.my_exports(user=request.user, filters=filters)
+    context = history.export_page(request, exports, per_page=PAGE_SIZE)
+    return render(request, "exports/export_list.html", {**context, "form": form}, status=400 if refused else 200)
 
 
 @login_required
@@ -42,6 +45,7 @@ def export_row(request, export_id):
 
 
 @login_required
+@require_GET
 def export_detail(request, export_id):
     export = access.get_export_for_user(request.user, export_id)
     export = history.decorate_one(export)

@@ -129,10 +129,12 @@ def export_new(request):
                 return HttpResponseClientRedirect(reverse("exports:detail", kwargs={"export_id": export.id}))
             return redirect("exports:detail", export_id=export.id)
     context = _context(request, dashboard, catalog, spec, show_errors=True, problems=problems)
+    # A refused submit is a 422 (the page shows why; base.html lets htmx swap it); a draft is a 200.
+    status = 200 if problems is None else 422
     if request.htmx:
-        return render(request, f"{TEMPLATE}#builder", context)
+        return render(request, f"{TEMPLATE}#builder", context, status=status)
     context["dashboards"] = access.granted_dashboards(request.user).order_by("name")
-    return render(request, TEMPLATE, context)
+    return render(request, TEMPLATE, context, status=status)
 
 
 @login_required

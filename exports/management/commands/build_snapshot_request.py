@@ -11,7 +11,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from exports.services import export_create
-from exports.snapshot import SnapshotRequestInvalid, build_request, parse_spec, request_to_json
+from exports.snapshot import SnapshotRequestInvalid, build_request, load_spec, parse_spec, request_to_json
+from exports.validators import text_fault
 
 EXIT_INVALID = 2
 
@@ -28,12 +29,15 @@ class Command(BaseCommand):
         parser.add_argument("--submit", action="store_true", help="Create the export and print its id.")
 
     def handle(self, *args, user: str, spec: str, submit: bool = False, **options):
+        fault = text_fault(user)
+        if fault:
+            raise CommandError(f"--user: the username {fault[1]} [{fault[0]}]", returncode=EXIT_INVALID)
         try:
             account = get_user_model().objects.get(username=user)
         except get_user_model().DoesNotExist:
-            raise CommandError(f"--user: no user {user!r}") from None
-        data = self._read(spec)
+            raise CommandError(f"--user: no user {user!r}", returncode=EXIT_INVALID) from None
         try:
+            data = load_spec(self._read(spec))
             if submit:
                 export = export_create(user=account, spec=data)
                 self.stdout.write(str(export.id))
@@ -47,13 +51,12 @@ class Command(BaseCommand):
             sys.exit(EXIT_INVALID)
         self.stdout.write(json.dumps(request_to_json(built.kwargs), indent=2, ensure_ascii=False))
 
-    def _read(self, spec: str):
+    def _read(self, spec: str) -> bytes | str:
+        """The spec's bytes (decoded by load_spec, so that bad UTF-8 is a spec problem, not a traceback)."""
+        if spec == "-":
+            stdin = getattr(sys.stdin, "buffer", sys.stdin)
+            return stdin.read()
         try:
-            text = sys.stdin.read() if spec == "-" else Path(spec).read_text(encoding="utf-8")
+            return Path(spec).read_bytes()
         except OSError as exc:
             raise CommandError(f"SPEC: cannot read {spec}: {exc.strerror}") from None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            self.stdout.write(f"spec: not valid JSON ({exc}) [spec-json]")
-            sys.exit(EXIT_INVALID)
