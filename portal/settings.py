@@ -26,6 +26,28 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (for development: DEBUG=true)")
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105
 
+# The audit chain's HMAC key lives here, outside the database, so that database access alone
+# cannot recompute the hashes of a rewritten history (exports/audit.py). Rotate by moving the old
+# key to AUDIT_CHAIN_PREVIOUS_KEYS: events and checkpoints name the key that signed them.
+AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY")
+if not AUDIT_CHAIN_KEY:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured("AUDIT_CHAIN_KEY must be set when DEBUG is off (for development: DEBUG=true)")
+    AUDIT_CHAIN_KEY = "dev-only-audit-chain-key-never-use-in-production"
+AUDIT_CHAIN_PREVIOUS_KEYS = env_list("AUDIT_CHAIN_PREVIOUS_KEYS", [])
+for _name, _keys in (("AUDIT_CHAIN_KEY", [AUDIT_CHAIN_KEY]), ("AUDIT_CHAIN_PREVIOUS_KEYS", AUDIT_CHAIN_PREVIOUS_KEYS)):
+    if any(len(_key) < 32 for _key in _keys):
+        raise ImproperlyConfigured(f"{_name}: each key must be at least 32 characters long")
+# Signed checkpoints of the chain's head go outside the database: file:///dir or s3://bucket/prefix
+# (an S3 bucket with object lock keeps each checkpoint for AUDIT_CHECKPOINT_RETENTION_DAYS).
+AUDIT_CHECKPOINT_SINK = env_str("AUDIT_CHECKPOINT_SINK") or f"file://{VAR_DIR.resolve() / 'audit-checkpoints'}"
+if not AUDIT_CHECKPOINT_SINK.startswith(("file:///", "s3://")) or AUDIT_CHECKPOINT_SINK.rstrip("/") == "s3:/":
+    raise ImproperlyConfigured(
+        f"AUDIT_CHECKPOINT_SINK={AUDIT_CHECKPOINT_SINK!r} must be file:///absolute/dir or s3://bucket[/prefix]"
+    )
+AUDIT_CHECKPOINT_RETENTION_DAYS = env_int("AUDIT_CHECKPOINT_RETENTION_DAYS", 400, minimum=1)
+AUDIT_CHECKPOINT_INTERVAL_SECONDS = env_int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 300, minimum=10)
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG or TESTING else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -202,6 +224,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "worker-heartbeat": {"task": "exports.tasks.heartbeat", "schedule": 30.0},
     # Re-sends lost wake-ups and starts waiting exports as slots free (exports/jobs.py reconcile).
     "reconcile-exports": {"task": "exports.tasks.reconcile_exports", "schedule": 30.0},
+    # Seals the audit chain's head outside the database (exports/audit.py checkpoint_write).
+    "audit-checkpoint": {"task": "exports.tasks.audit_checkpoint", "schedule": AUDIT_CHECKPOINT_INTERVAL_SECONDS},
 }
 
 # --- QuickSight and AWS ---
