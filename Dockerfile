@@ -8,4 +8,4 @@ RUN DEBUG=true python manage.py collectstatic --noinput
 RUN useradd --create-home portal && mkdir -p /data && chown portal /data
 USER portal
 EXPOSE 8000
-CMD ["gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--config", "python:portal.gunicorn_conf"]

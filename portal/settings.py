@@ -13,6 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import env_bool, env_float, env_int, env_list, env_str, parse_database_url
+from portal.logging import logging_config_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR") or BASE_DIR / "var")
@@ -285,17 +286,5 @@ EXPORT_RECONCILE_GRACE_SECONDS = env_float("EXPORT_RECONCILE_GRACE_SECONDS", 10,
 AUDITORS_CAN_DOWNLOAD = env_bool("AUDITORS_CAN_DOWNLOAD", default=False)
 ARCHIVE_EXPORTS = env_bool("ARCHIVE_EXPORTS", default=False)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # At DEBUG botocore logs request bodies, and those carry RLS tag values: never below INFO.
-        "botocore": {"level": "INFO" if env_str("LOG_LEVEL", "INFO") == "DEBUG" else "WARNING"},
-        "boto3": {"level": "WARNING"},
-        "urllib3": {"level": "WARNING"},
-    },
-}
+# JSON lines with DEBUG off (LOG_FORMAT), secrets redacted on every handler: portal/logging.py.
+LOGGING = logging_config_from_env()
