@@ -10,6 +10,7 @@ on a schedule to a sink outside the database (exports/checkpoints.py), and check
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 import json
@@ -38,12 +39,17 @@ def key_id(key: str) -> str:
 
 
 def current_key_id() -> str:
-    return key_id(settings.AUDIT_CHAIN_KEY)
+    return next(iter(_keys()))
 
 
 def _keys() -> dict[str, bytes]:
-    keys = [settings.AUDIT_CHAIN_KEY, *settings.AUDIT_CHAIN_PREVIOUS_KEYS]
-    return {key_id(key): key.encode() for key in keys}
+    return _keys_by_id(settings.AUDIT_CHAIN_KEY, tuple(settings.AUDIT_CHAIN_PREVIOUS_KEYS))
+
+
+@functools.cache
+def _keys_by_id(current: str, previous: tuple[str, ...]) -> dict[str, bytes]:
+    # Cached: verify_chain signs every event again, and key ids cost an HMAC each.
+    return {key_id(key): key.encode() for key in (current, *previous)}
 
 
 def _sign(kid: str, domain: bytes, content: bytes) -> str:
@@ -182,9 +188,12 @@ class ChainReport:
         return f"Audit chain BROKEN{where}: {self.reason} ({before})."
 
 
-def verify_chain(batch_size: int = 2000) -> ChainReport:
-    """Walk the whole chain in order against the keys and the latest checkpoint; report the first
-    event whose signature or link does not hold, a tail missing, or a history rewritten."""
+def verify_chain(batch_size: int = 2000, *, since_checkpoint: bool = False) -> ChainReport:
+    """Walk the chain in order against the keys and the latest checkpoint; report the first event
+    whose signature or link does not hold, a tail missing, or a history rewritten.
+
+    since_checkpoint: start at the latest checkpoint's event instead of the first one (what a new
+    checkpoint needs: the old one already vouches for everything before it)."""
     try:
         stored = checkpoints.latest()
     except checkpoints.CheckpointSinkError as exc:
@@ -194,25 +203,35 @@ def verify_chain(batch_size: int = 2000) -> ChainReport:
         return ChainReport(
             False, 0, None, f"the latest checkpoint {checkpoint.location} is not signed by any configured key"
         )
-    report = _walk(batch_size, checkpoint)
+    report = _walk(batch_size, checkpoint, since_checkpoint=since_checkpoint)
     if report.intact and checkpoint and report.checked < checkpoint.seq:
         return ChainReport(
             False,
             report.checked,
             report.checked + 1,
-            f"the tail is missing: events #{report.checked + 1} to #{checkpoint.seq} were removed "
+            f"the tail is missing: {_events(report.checked + 1, checkpoint.seq)} removed "
             f"(the checkpoint of {checkpoint.at} vouches for {checkpoint.seq} events)",
         )
     return ChainReport(report.intact, report.checked, report.broken_at_seq, report.reason, checkpoint)
 
 
-def _walk(batch_size: int, checkpoint: Checkpoint | None) -> ChainReport:
-    expected_prev, expected_seq, checked, signed_seen = GENESIS_HASH, 1, 0, False
-    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=batch_size):
+def _events(first: int, last: int) -> str:
+    return f"event #{first} was" if first == last else f"events #{first} to #{last} were"
+
+
+def _walk(batch_size: int, checkpoint: Checkpoint | None, *, since_checkpoint: bool) -> ChainReport:
+    events = AuditEvent.objects.order_by("seq")
+    expected_prev: str | None = GENESIS_HASH
+    expected_seq, checked, signed_seen = 1, 0, False
+    if since_checkpoint and checkpoint:
+        events = events.filter(seq__gte=checkpoint.seq)
+        # The checkpointed event's own link was checked when that checkpoint was written.
+        expected_prev, expected_seq, checked = None, checkpoint.seq, checkpoint.seq - 1
+    for event in events.iterator(chunk_size=batch_size):
         seq = event.seq
         if seq != expected_seq:
             return ChainReport(False, checked, expected_seq, f"event #{expected_seq} is missing")
-        if event.prev_hash != expected_prev:
+        if expected_prev is not None and event.prev_hash != expected_prev:
             return ChainReport(False, checked, seq, f"event #{seq} does not link to the one before it")
         if signed_seen and not event.key_id:
             return ChainReport(False, checked, seq, f"event #{seq} is not signed, yet events before it are")
@@ -252,9 +271,10 @@ class CheckpointResult:
 
 
 def checkpoint_write() -> CheckpointResult:
-    """Verify the chain, then seal its head outside the database. A broken chain is never sealed
-    (that would vouch for the damage); an unchanged head is not sealed twice."""
-    report = verify_chain()
+    """Verify the chain since the latest checkpoint, then seal its head outside the database. A
+    broken chain is never sealed (that would vouch for the damage); an unchanged head is not sealed
+    twice. Damage before the latest checkpoint stays visible to verify_chain(), which walks it all."""
+    report = verify_chain(since_checkpoint=True)
     if not report.intact:
         return CheckpointResult(report)
     if report.checked == 0:

@@ -185,16 +185,16 @@ def test_rewriting_the_whole_history_unsigned_is_caught_by_the_checkpoint(three_
 
 def test_deleted_tail_with_the_head_moved_back_is_named(three_events, audit_checkpoint_dir, client, audra):
     call_command("audit_checkpoint")
-    tamper("DELETE FROM exports_auditevent WHERE seq = %s", [3])
-    as_attacker(("UPDATE exports_auditchainhead SET seq = %s, last_hash = %s", [2, three_events[1].hash]))
+    tamper("DELETE FROM exports_auditevent WHERE seq >= %s", [2])
+    as_attacker(("UPDATE exports_auditchainhead SET seq = %s, last_hash = %s", [1, three_events[0].hash]))
 
     verify_fails(
-        r"BROKEN at event #3: the tail is missing: events #3 to #3 were removed \(the checkpoint of .* vouches "
-        r"for 3 events\) \(2 events before it verified\)"
+        r"BROKEN at event #2: the tail is missing: events #2 to #3 were removed \(the checkpoint of .* vouches "
+        r"for 3 events\) \(1 event before it verified\)"
     )
     client.force_login(audra)
     line = client.get(reverse("exports:audit_chain"), headers={"HX-Request": "true"}).content.decode()
-    assert "Audit chain BROKEN at event #3: the tail is missing" in line
+    assert "Audit chain BROKEN at event #2: the tail is missing: events #2 to #3 were removed" in line
 
 
 def test_postgresql_refuses_truncate_of_audit_events(three_events):
@@ -223,7 +223,7 @@ def test_truncate_and_reinsert_of_a_shorter_history_is_named(three_events):
     )
     assert AuditEvent.objects.count() == 2
 
-    verify_fails(r"BROKEN at event #3: the tail is missing: events #3 to #3 were removed")
+    verify_fails(r"BROKEN at event #3: the tail is missing: event #3 was removed")
 
 
 def test_truncate_and_reinsert_of_a_forged_history_is_named(three_events, alice):
@@ -338,6 +338,22 @@ def test_a_broken_chain_is_never_sealed(three_events, audit_checkpoint_dir):
     assert not list(audit_checkpoint_dir.glob("checkpoint-*.json"))
 
 
+def test_new_checkpoints_look_only_past_the_last_one_yet_damage_before_it_stays_named(
+    three_events, alice, audit_checkpoint_dir
+):
+    call_command("audit_checkpoint")
+    audit.record("test.step_4", actor=alice)
+    tamper("UPDATE exports_auditevent SET data = %s WHERE seq = %s", ['{"n": 99}', 1])
+
+    call_command("audit_checkpoint")  # checks #3 (the last seal) to #4 only, and seals #4
+    assert len(list(audit_checkpoint_dir.glob("checkpoint-*-seq-4.json"))) == 1
+    verify_fails(r"BROKEN at event #1: event #1 was altered after it was written")
+    tamper("UPDATE exports_auditevent SET data = %s WHERE seq = %s", ['{"n": 99}', 4])
+    audit.record("test.step_5", actor=alice)
+    with pytest.raises(CommandError, match=r"No checkpoint written. Audit chain BROKEN at event #4"):
+        call_command("audit_checkpoint")
+
+
 def test_beat_seals_the_chain_on_its_schedule(three_events, audit_checkpoint_dir, settings):
     from exports import tasks
 
@@ -369,7 +385,7 @@ def test_s3_checkpoints_are_locked_for_the_retention_period(three_events, s3_ser
     assert audit.verify_chain().checkpoint.seq == 4
     tamper("DELETE FROM exports_auditevent WHERE seq = %s", [4])
     as_attacker(("UPDATE exports_auditchainhead SET seq = %s, last_hash = %s", [3, three_events[2].hash]))
-    verify_fails(r"BROKEN at event #4: the tail is missing: events #4 to #4 were removed")
+    verify_fails(r"BROKEN at event #4: the tail is missing: event #4 was removed")
 
 
 def test_s3_bucket_without_object_lock_still_takes_checkpoints(three_events, s3_server, settings):
