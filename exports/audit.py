@@ -1,10 +1,11 @@
 """The one way to write history: append-only events, each signed over its content and the previous hash.
 
 The signature is an HMAC keyed with AUDIT_CHAIN_KEY, which lives in the environment, not in the
-database: whoever can write the database cannot recompute the chain after changing it. What a
-database writer can still do without the key (drop the tail, or empty the log and put back an older
-or unsigned history) is caught by checkpoints: the head's sequence number and hash, signed, written
-on a schedule to a sink outside the database (exports/checkpoints.py), and checked by verify_chain.
+database: whoever can write the database cannot recompute the chain after changing it, nor pass
+off unsigned events (those from before the key verify only up to AUDIT_CHAIN_UNSIGNED_UNTIL). What a
+database writer can still do without the key (drop the tail, or empty the log and put back a shorter
+one) is caught by checkpoints: the head's sequence number and hash, signed, written on a schedule
+to a sink outside the database (exports/checkpoints.py), and checked by verify_chain.
 """
 
 from __future__ import annotations
@@ -219,6 +220,17 @@ def _events(first: int, last: int) -> str:
     return f"event #{first} was" if first == last else f"events #{first} to #{last} were"
 
 
+def _unsigned_reason(seq: int) -> str:
+    # What an operator upgrading from the unkeyed chain needs to decide on AUDIT_CHAIN_UNSIGNED_UNTIL.
+    signed = AuditEvent.objects.exclude(key_id="").filter(seq__gt=seq).order_by("seq").values_list("seq", flat=True)
+    last = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or seq
+    run_to = (signed.first() or last + 1) - 1
+    return (
+        f"event #{seq} is not signed, and events from before the chain key are accepted only up to "
+        f"AUDIT_CHAIN_UNSIGNED_UNTIL (now {settings.AUDIT_CHAIN_UNSIGNED_UNTIL}; the unsigned events run to #{run_to})"
+    )
+
+
 def _walk(batch_size: int, checkpoint: Checkpoint | None, *, since_checkpoint: bool) -> ChainReport:
     events = AuditEvent.objects.order_by("seq")
     expected_prev: str | None = GENESIS_HASH
@@ -233,8 +245,10 @@ def _walk(batch_size: int, checkpoint: Checkpoint | None, *, since_checkpoint: b
             return ChainReport(False, checked, expected_seq, f"event #{expected_seq} is missing")
         if expected_prev is not None and event.prev_hash != expected_prev:
             return ChainReport(False, checked, seq, f"event #{seq} does not link to the one before it")
-        if signed_seen and not event.key_id:
-            return ChainReport(False, checked, seq, f"event #{seq} is not signed, yet events before it are")
+        if not event.key_id and (signed_seen or seq > settings.AUDIT_CHAIN_UNSIGNED_UNTIL):
+            if signed_seen:
+                return ChainReport(False, checked, seq, f"event #{seq} is not signed, yet events before it are")
+            return ChainReport(False, checked, seq, _unsigned_reason(seq))
         try:
             altered = not hmac.compare_digest(compute_hash(event), event.hash)
         except UnknownKeyError:

@@ -39,6 +39,9 @@ AUDIT_CHAIN_PREVIOUS_KEYS = env_list("AUDIT_CHAIN_PREVIOUS_KEYS", [])
 for _name, _keys in (("AUDIT_CHAIN_KEY", [AUDIT_CHAIN_KEY]), ("AUDIT_CHAIN_PREVIOUS_KEYS", AUDIT_CHAIN_PREVIOUS_KEYS)):
     if any(len(_key) < 32 for _key in _keys):
         raise ImproperlyConfigured(f"{_name}: each key must be at least 32 characters long")
+# Events written before the chain had a key are unsigned; they verify only up to this sequence
+# number, which an operator sets once on upgrade (verify_audit_log names it). 0: none are.
+AUDIT_CHAIN_UNSIGNED_UNTIL = env_int("AUDIT_CHAIN_UNSIGNED_UNTIL", 0, minimum=0)
 # Signed checkpoints of the chain's head go outside the database: file:///dir or s3://bucket/prefix
 # (an S3 bucket with object lock keeps each checkpoint for AUDIT_CHECKPOINT_RETENTION_DAYS).
 AUDIT_CHECKPOINT_SINK = env_str("AUDIT_CHECKPOINT_SINK") or f"file://{VAR_DIR.resolve() / 'audit-checkpoints'}"

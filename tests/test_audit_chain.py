@@ -175,7 +175,10 @@ def test_event_rewritten_with_every_hash_recomputed_is_named(three_events, guess
     assert f"Audit chain BROKEN at event #2: event #2 {reason}" in line
 
 
-def test_rewriting_the_whole_history_unsigned_is_caught_by_the_checkpoint(three_events):
+def test_rewritten_history_from_before_the_key_is_caught_by_the_checkpoint(db, settings):
+    """An upgraded install: three events from before the key, accepted as such, then sealed."""
+    settings.AUDIT_CHAIN_UNSIGNED_UNTIL = 3
+    write_unsigned_events(3)
     call_command("audit_checkpoint")
     tamper("UPDATE exports_auditevent SET data = %s WHERE seq = %s", ['{"n": 99}', 1])
     rehash_from(1, guessed_key=None)
@@ -248,36 +251,41 @@ def test_truncate_and_reinsert_of_a_forged_history_is_named(three_events, alice)
         prev = event.hash
     as_attacker(*statements, ("UPDATE exports_auditchainhead SET seq = %s, last_hash = %s", [3, prev]))
 
-    verify_fails(r"BROKEN at event #3: the history was rewritten")
+    verify_fails(r"BROKEN at event #1: event #1 is not signed, and events from before the chain key are accepted")
 
 
 # --- keys and checkpoints ---
 
 
-def test_events_from_before_the_key_verify_and_stay_bound_by_the_first_signed_one(alice):
-    """Events written before the chain had a key carry no key id and a plain SHA-256; the first
-    signed event links to them, so rewriting them still shows."""
+def write_unsigned_events(count: int) -> str:
+    """Events as the chain wrote them before it had a key: no key id, plain SHA-256."""
     prev = audit.GENESIS_HASH
-    for n in (1, 2):
+    for n in range(1, count + 1):
         event = AuditEvent(seq=n, created_at=timezone.now(), action=f"old.step_{n}", data={"n": n}, prev_hash=prev)
-        event.hash = audit.compute_hash(event)
+        event.hash = prev = audit.compute_hash(event)
         event.save(force_insert=True)
-        prev = event.hash
-    AuditChainHead.objects.create(pk=1, seq=2, last_hash=prev)
+    AuditChainHead.objects.create(pk=1, seq=count, last_hash=prev)
+    return prev
+
+
+def test_unsigned_events_verify_only_up_to_the_operators_mark_and_stay_bound_by_the_first_signed_one(alice, settings):
+    last_unsigned = write_unsigned_events(2)
     signed = audit.record("test.after_the_key", actor=alice)
-    assert signed.key_id == audit.current_key_id() and signed.prev_hash == prev
+    assert signed.key_id == audit.current_key_id() and signed.prev_hash == last_unsigned
+    verify_fails(
+        r"BROKEN at event #1: event #1 is not signed, and events from before the chain key are accepted only up "
+        r"to AUDIT_CHAIN_UNSIGNED_UNTIL \(now 0; the unsigned events run to #2\)"
+    )
+    settings.AUDIT_CHAIN_UNSIGNED_UNTIL = 2
     assert audit.verify_chain().intact
 
     tamper("UPDATE exports_auditevent SET data = %s WHERE seq = %s", ['{"n": 99}', 1])
-    events = list(AuditEvent.objects.filter(seq__lte=2).order_by("seq"))
     relinked = audit.GENESIS_HASH
-    for event in events:
-        event.prev_hash, event.hash = relinked, None
+    for event in list(AuditEvent.objects.filter(seq__lte=2).order_by("seq")):
+        event.prev_hash = relinked
         event.hash = relinked = hashlib.sha256(audit._canonical(event)).hexdigest()
-        tamper(
-            "UPDATE exports_auditevent SET prev_hash = %s, hash = %s WHERE seq = %s",
-            [event.prev_hash, relinked, event.seq],
-        )
+        update = "UPDATE exports_auditevent SET prev_hash = %s, hash = %s WHERE seq = %s"
+        tamper(update, [event.prev_hash, relinked, event.seq])
     verify_fails(r"BROKEN at event #3: event #3 does not link to the one before it")
 
 
