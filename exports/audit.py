@@ -235,6 +235,8 @@ def _walk(batch_size: int, checkpoint: Checkpoint | None, *, since_checkpoint: b
     events = AuditEvent.objects.order_by("seq")
     expected_prev: str | None = GENESIS_HASH
     expected_seq, checked, signed_seen = 1, 0, False
+    # The head as it was before the walk: events appended while it runs are not a removed tail.
+    head_seq = AuditChainHead.objects.filter(pk=1).values_list("seq", flat=True).first()
     if since_checkpoint and checkpoint:
         events = events.filter(seq__gte=checkpoint.seq)
         # The checkpointed event's own link was checked when that checkpoint was written.
@@ -271,8 +273,7 @@ def _walk(batch_size: int, checkpoint: Checkpoint | None, *, since_checkpoint: b
             )
         signed_seen = signed_seen or bool(event.key_id)
         expected_prev, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head and head.seq != checked:
+    if head_seq is not None and checked < head_seq:
         return ChainReport(False, checked, checked + 1, f"events after #{checked} were removed")
     return ChainReport(True, checked)
 

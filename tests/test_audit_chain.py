@@ -117,6 +117,25 @@ def test_removed_last_event_is_detected(three_events):
     assert report.reason == "events after #2 were removed"
 
 
+def test_an_event_appended_while_the_walk_runs_is_not_a_removed_tail(three_events, alice):
+    """Beat checkpoints a live log: a writer may commit an event while the walk reads the last one."""
+    from django.db.models.signals import post_init
+
+    appended = []
+
+    def append_while_reading_the_last_event(sender, instance, **kwargs):
+        if instance.seq == 3 and not appended:
+            appended.append(audit.record("test.meanwhile", actor=alice))
+
+    post_init.connect(append_while_reading_the_last_event, sender=AuditEvent)
+    try:
+        report = audit.verify_chain()
+    finally:
+        post_init.disconnect(append_while_reading_the_last_event, sender=AuditEvent)
+    assert appended and report.intact, report.summary
+    assert audit.verify_chain().checked == 4
+
+
 def test_postgresql_refuses_update_and_delete_of_audit_events(three_events):
     needs_postgresql()
     with pytest.raises(DatabaseError, match="append-only: UPDATE refused"), transaction.atomic():
