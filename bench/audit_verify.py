@@ -26,9 +26,14 @@ def _build(count: int) -> None:
     prev, batch, now, kid = audit.GENESIS_HASH, [], timezone.now(), audit.current_key_id()
     for seq in range(1, count + 1):
         event = AuditEvent(
-            seq=seq, created_at=now, actor_username="bench", action="bench.event", data={"n": seq},
-            prev_hash=prev, key_id=kid,
-        )  # fmt: skip
+            seq=seq,
+            created_at=now,
+            actor_username="bench",
+            action="bench.event",
+            data={"n": seq},
+            prev_hash=prev,
+            key_id=kid,
+        )
         event.hash = prev = audit.compute_hash(event)
         batch.append(event)
         if len(batch) == 5000:
@@ -62,8 +67,10 @@ def main() -> None:
             began = time.perf_counter()
             assert audit.checkpoint_write().written
             seal.append(time.perf_counter() - began)
-        print(f"{args.events:,} events: verify_audit_log median {statistics.median(verify):.2f} s, "
-              f"checkpoint (verify + write) median {statistics.median(seal):.2f} s")  # fmt: skip
+        print(
+            f"{args.events:,} events: verify_audit_log median {statistics.median(verify):.2f} s, "
+            f"checkpoint (verify + write) median {statistics.median(seal):.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -256,9 +256,13 @@ def test_truncate_and_reinsert_of_a_forged_history_is_named(three_events, alice)
     prev, statements = audit.GENESIS_HASH, []
     for n in (1, 2, 3):
         event = AuditEvent(
-            seq=n, created_at=timezone.now(), actor_username="alice", action=f"test.step_{n}", data={"n": -n},
+            seq=n,
+            created_at=timezone.now(),
+            actor_username="alice",
+            action=f"test.step_{n}",
+            data={"n": -n},
             prev_hash=prev,
-        )  # fmt: skip
+        )
         event.hash = hashlib.sha256(audit._canonical(event)).hexdigest()
         statements.append(
             (

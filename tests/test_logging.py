@@ -69,9 +69,13 @@ def server(argv: list[str], *, env: dict[str, str | None], port: int, log_path: 
     """A portal process serving on `port`; its whole output (stdout and stderr) goes to log_path."""
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, *argv], cwd=ROOT, env=worker_env(**env), stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, *argv],
+            cwd=ROOT,
+            env=worker_env(**env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
     try:
         deadline = time.monotonic() + 30
         while not port_open("127.0.0.1", port):
@@ -92,8 +96,20 @@ def server(argv: list[str], *, env: dict[str, str | None], port: int, log_path: 
 def gunicorn_argv(port: int) -> list[str]:
     # The flags of the Dockerfile and compose, plus one process (quicksight_local keeps its jobs in
     # memory) and no control socket (parallel test runs would share ~/.gunicorn/gunicorn.ctl).
-    return ["-m", "gunicorn", "portal.wsgi:application", "--config", "python:portal.gunicorn_conf",
-            "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "--no-control-socket"]  # fmt: skip
+    return [
+        "-m",
+        "gunicorn",
+        "portal.wsgi:application",
+        "--config",
+        "python:portal.gunicorn_conf",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--threads",
+        "4",
+        "--no-control-socket",
+    ]
 
 
 def fetch(url: str) -> int:
