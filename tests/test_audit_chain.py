@@ -426,3 +426,28 @@ def test_s3_bucket_without_object_lock_still_takes_checkpoints(three_events, s3_
     listing = s3_server.list_objects_v2(Bucket="audit-plain")["Contents"]
     assert [o["Key"] for o in listing] == ["checkpoint-999999999996-seq-3.json"]
     assert audit.verify_chain().checkpoint.location == "s3://audit-plain/checkpoint-999999999996-seq-3.json"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_operator_sees_exit_code_1_and_the_missing_tail_from_the_command_line(demo_users, audit_checkpoint_dir):
+    """The real command in its own process, against what the attacker left committed."""
+    import subprocess
+    import sys
+
+    from tests.services import ROOT, worker_env
+
+    alice = demo_users["alice"]
+    events = [audit.record(f"test.step_{n}", actor=alice) for n in (1, 2, 3)]
+    env = worker_env(AUDIT_CHECKPOINT_SINK=f"file://{audit_checkpoint_dir}")
+
+    def manage(command: str) -> subprocess.CompletedProcess:
+        argv = [sys.executable, "manage.py", command]
+        return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+    assert manage("audit_checkpoint").returncode == 0
+    tamper("DELETE FROM exports_auditevent WHERE seq = %s", [3])
+    as_attacker(("UPDATE exports_auditchainhead SET seq = %s, last_hash = %s", [2, events[1].hash]))
+
+    result = manage("verify_audit_log")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Audit chain BROKEN at event #3: the tail is missing: event #3 was removed" in result.stderr
