@@ -7,6 +7,7 @@ many there are. Nothing here knows what a checkpoint means (exports/audit.py sig
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +21,7 @@ from django.utils import timezone
 from exports import aws
 
 _TOP = 10**12 - 1
+log = logging.getLogger(__name__)
 
 
 class CheckpointSinkError(Exception):
@@ -93,6 +95,8 @@ def _s3_write(bucket: str, key: str, body: bytes) -> str:
         # COMPLIANCE: nobody, not even the bucket's owner, can delete or shorten it before the date.
         until = timezone.now() + timedelta(days=settings.AUDIT_CHECKPOINT_RETENTION_DAYS)
         lock = {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": until}
+    else:
+        log.warning("audit checkpoint bucket %s has no object lock: anyone who may write it can delete them", bucket)
     aws.s3_client().put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json", **lock)
     return f"s3://{bucket}/{key}"
 

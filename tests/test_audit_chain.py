@@ -419,10 +419,11 @@ def test_s3_checkpoints_are_locked_for_the_retention_period(three_events, s3_ser
     verify_fails(r"BROKEN at event #4: the tail is missing: event #4 was removed")
 
 
-def test_s3_bucket_without_object_lock_still_takes_checkpoints(three_events, s3_server, settings):
+def test_s3_bucket_without_object_lock_still_takes_checkpoints_and_says_so(three_events, s3_server, settings, caplog):
     s3_server.create_bucket(Bucket="audit-plain")
     settings.AUDIT_CHECKPOINT_SINK = "s3://audit-plain"
     call_command("audit_checkpoint")
+    assert "audit checkpoint bucket audit-plain has no object lock" in caplog.text
     listing = s3_server.list_objects_v2(Bucket="audit-plain")["Contents"]
     assert [o["Key"] for o in listing] == ["checkpoint-999999999996-seq-3.json"]
     assert audit.verify_chain().checkpoint.location == "s3://audit-plain/checkpoint-999999999996-seq-3.json"
