@@ -154,6 +154,12 @@ def test_request_lines_keep_the_path_but_never_the_signature(name, tmp_path):
         assert fetch(link) == 403
         query = urllib.parse.urlencode({"X-Amz-Credential": CREDENTIAL, "X-Amz-Signature": SIGNATURE, "page": "2"})
         assert fetch(f"http://127.0.0.1:{port}{prefix}/nowhere?{query}") == 404
+        # Servers write the request line after the response has gone: wait for both before stopping.
+        deadline = time.monotonic() + 10
+        while not all(f"{path}?" in log_path.read_text() for path in ("orders.csv", "/nowhere")):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
     text = log_path.read_text()
 
     assert f"GET {prefix}/files/job-1/orders.csv?X-Expires=1&X-Signature={REDACTED} HTTP/1.1" in text
@@ -274,6 +280,9 @@ def test_a_whole_export_leaves_no_secret_in_any_log(demo_users, redis_url, tmp_p
         signature = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["X-Signature"][0]
         _, csv_text = browser.get(link.removeprefix(base))
         assert csv_text.startswith("Country,") and "Germany" in csv_text  # EMEA rows: the tag applied
+        deadline = time.monotonic() + 10  # the access line is written after the response has gone
+        while "/quicksight-local/files/" not in web_log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
     logs = {"web": web_log.read_text(), "worker": worker_log.read_text()}
 
     secrets = {
