@@ -13,4 +13,4 @@ RUN useradd --create-home portal && mkdir -p /data && chown portal /data
 USER portal
 EXPOSE 8000
 # The same command as docker-compose.yml's web service (tests/test_compose.py keeps them equal).
-CMD ["gunicorn", "portal.wsgi:application", "--workers", "3", "--timeout", "60"]
+CMD ["gunicorn", "portal.wsgi:application", "--workers", "3", "--timeout", "60", "--config", "python:portal.gunicorn_conf"]

@@ -96,3 +96,14 @@ def s3_client(region: str | None = None):
 def reset_clients() -> None:
     """Forget cached clients (tests that change endpoints or credentials)."""
     _client.cache_clear()
+
+
+def s3_object_lock_enabled(bucket: str, region: str | None = None) -> bool:
+    """Whether the bucket was created with object lock (then every object can carry a retention)."""
+    try:
+        answer = s3_client(region).get_object_lock_configuration(Bucket=bucket)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ObjectLockConfigurationNotFoundError":
+            return False
+        raise translate(exc) from exc
+    return answer.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"

@@ -381,6 +381,9 @@ class AuditEvent(models.Model):
     ip_address = models.GenericIPAddressField(null=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # Which AUDIT_CHAIN_KEY signed this event (exports.audit.key_id), so keys can rotate; empty
+    # only for events written before the chain was keyed (plain SHA-256, accepted as a prefix).
+    key_id = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         ordering = ["seq"]

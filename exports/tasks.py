@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.utils import timezone
 
-from exports import jobs, schedules
+from exports import audit, jobs, schedules
 from exports.models import Export, WorkerHeartbeat
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, ignore_result=True)
@@ -59,3 +63,11 @@ def archive_export_files(export_id: str) -> None:
 def run_due_schedules() -> None:
     """Beat's tick, every minute: run what is due (exports/schedules.py; each occurrence once)."""
     schedules.run_due()
+
+
+@shared_task(ignore_result=True)
+def audit_checkpoint() -> None:
+    result = audit.checkpoint_write()
+    if not result.report.intact:
+        # Loud on purpose: a broken chain is never sealed, and someone must look at it now.
+        log.error("audit checkpoint not written: %s", result.report.summary)

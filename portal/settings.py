@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import env_base_url, env_bool, env_float, env_int, env_list, env_str, parse_database_url
+from portal.logging import logging_config_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR") or BASE_DIR / "var")
@@ -27,6 +28,31 @@ if not SECRET_KEY:
     if not (DEBUG or TESTING):
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (for development: DEBUG=true)")
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105
+
+# The audit chain's HMAC key lives here, outside the database, so that database access alone
+# cannot recompute the hashes of a rewritten history (exports/audit.py). Rotate by moving the old
+# key to AUDIT_CHAIN_PREVIOUS_KEYS: events and checkpoints name the key that signed them.
+AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY")
+if not AUDIT_CHAIN_KEY:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured("AUDIT_CHAIN_KEY must be set when DEBUG is off (for development: DEBUG=true)")
+    AUDIT_CHAIN_KEY = "dev-only-audit-chain-key-never-use-in-production"
+AUDIT_CHAIN_PREVIOUS_KEYS = env_list("AUDIT_CHAIN_PREVIOUS_KEYS", [])
+for _name, _keys in (("AUDIT_CHAIN_KEY", [AUDIT_CHAIN_KEY]), ("AUDIT_CHAIN_PREVIOUS_KEYS", AUDIT_CHAIN_PREVIOUS_KEYS)):
+    if any(len(_key) < 32 for _key in _keys):
+        raise ImproperlyConfigured(f"{_name}: each key must be at least 32 characters long")
+# Events written before the chain had a key are unsigned; they verify only up to this sequence
+# number, which an operator sets once on upgrade (verify_audit_log names it). 0: none are.
+AUDIT_CHAIN_UNSIGNED_UNTIL = env_int("AUDIT_CHAIN_UNSIGNED_UNTIL", 0, minimum=0)
+# Signed checkpoints of the chain's head go outside the database: file:///dir or s3://bucket/prefix
+# (an S3 bucket with object lock keeps each checkpoint for AUDIT_CHECKPOINT_RETENTION_DAYS).
+AUDIT_CHECKPOINT_SINK = env_str("AUDIT_CHECKPOINT_SINK") or f"file://{VAR_DIR.resolve() / 'audit-checkpoints'}"
+if not AUDIT_CHECKPOINT_SINK.startswith(("file:///", "s3://")) or AUDIT_CHECKPOINT_SINK.rstrip("/") == "s3:/":
+    raise ImproperlyConfigured(
+        f"AUDIT_CHECKPOINT_SINK={AUDIT_CHECKPOINT_SINK!r} must be file:///absolute/dir or s3://bucket[/prefix]"
+    )
+AUDIT_CHECKPOINT_RETENTION_DAYS = env_int("AUDIT_CHECKPOINT_RETENTION_DAYS", 400, minimum=1)
+AUDIT_CHECKPOINT_INTERVAL_SECONDS = env_int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 300, minimum=10)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG or TESTING else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -215,6 +241,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "reconcile-exports": {"task": "exports.tasks.reconcile_exports", "schedule": 30.0},
     # Claims and runs the schedules' due occurrences (exports/schedules.py run_due); once each.
     "run-due-schedules": {"task": "exports.tasks.run_due_schedules", "schedule": 60.0},
+    # Seals the audit chain's head outside the database (exports/audit.py checkpoint_write).
+    "audit-checkpoint": {"task": "exports.tasks.audit_checkpoint", "schedule": AUDIT_CHECKPOINT_INTERVAL_SECONDS},
 }
 
 # --- QuickSight and AWS ---
@@ -321,17 +349,5 @@ SCHEDULE_ATTACHMENT_MAX_BYTES = env_int("SCHEDULE_ATTACHMENT_MAX_BYTES", 10 * 10
 AUDITORS_CAN_DOWNLOAD = env_bool("AUDITORS_CAN_DOWNLOAD", default=False)
 ARCHIVE_EXPORTS = env_bool("ARCHIVE_EXPORTS", default=False)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # At DEBUG botocore logs request bodies, and those carry RLS tag values: never below INFO.
-        "botocore": {"level": "INFO" if env_str("LOG_LEVEL", "INFO") == "DEBUG" else "WARNING"},
-        "boto3": {"level": "WARNING"},
-        "urllib3": {"level": "WARNING"},
-    },
-}
+# JSON lines with DEBUG off (LOG_FORMAT), secrets redacted on every handler: portal/logging.py.
+LOGGING = logging_config_from_env()

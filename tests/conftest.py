@@ -6,6 +6,36 @@ import redis as redis_lib
 from exports.management.commands.seed_demo import seed_users
 from tests.services import redis_test_url
 
+AUDIT_NO_TRUNCATE_TRIGGER = "exports_auditevent_no_truncate"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_lets_only_the_test_harness_truncate_the_audit_log():
+    """pytest-django empties the database after transactional tests with one TRUNCATE of every
+    table, which the audit log refuses on PostgreSQL (migration 0003). Only that flush gets the
+    trigger switched off, inside its own transaction, so every test still meets the trigger."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        if any("exports_auditevent" in sql for sql in sql_list):
+            table = "ALTER TABLE exports_auditevent {} TRIGGER " + AUDIT_NO_TRUNCATE_TRIGGER
+            sql_list = [table.format("DISABLE"), *sql_list, table.format("ENABLE")]
+        return original(self, sql_list)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "execute_sql_flush", execute_sql_flush)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def audit_checkpoint_dir(settings, tmp_path):
+    """Each test keeps its audit checkpoints to itself (the default sink is under var/, shared)."""
+    directory = tmp_path / "audit-checkpoints"
+    settings.AUDIT_CHECKPOINT_SINK = f"file://{directory}"
+    return directory
+
 
 @pytest.fixture
 def demo_users(db):

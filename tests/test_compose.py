@@ -48,7 +48,14 @@ def test_every_portal_command_names_something_in_the_project(services):
 
 def test_env_example_names_every_variable_compose_needs():
     text = (ROOT / ".env.example").read_text()
-    for variable in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "QUICKSIGHT_ENDPOINT_URL", "S3_ENDPOINT_URL"):
+    for variable in (
+        "SECRET_KEY",
+        "AUDIT_CHAIN_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "QUICKSIGHT_ENDPOINT_URL",
+        "S3_ENDPOINT_URL",
+    ):
         assert f"{variable}=" in text
 
 

@@ -16,12 +16,15 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "exports.example.com",
     "PORTAL_BASE_URL": "https://exports.example.com",
     "QUICKSIGHT_ENDPOINT_URL": "aws",
+    "AUDIT_CHAIN_KEY": "k4#Vt9!qZ2m$Wx7@Lp3&Rb8^Nc5*Hd1%Fg6(Js0)Ty",
 }
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {
-        k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "AUDIT_CHAIN_KEY", "TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True
@@ -82,6 +85,31 @@ def test_production_without_secret_key_refuses_to_start():
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off (for development: DEBUG=true)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_production_without_audit_chain_key_refuses_to_start():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "AUDIT_CHAIN_KEY"}
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert "AUDIT_CHAIN_KEY must be set when DEBUG is off (for development: DEBUG=true)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("AUDIT_CHAIN_KEY", "short"), ("AUDIT_CHAIN_PREVIOUS_KEYS", "x" * 40 + ",too-short")],
+)
+def test_short_audit_chain_keys_are_refused_by_name(variable, value):
+    result = run_manage("check", env={**PRODUCTION_ENV, variable: value})
+    assert result.returncode != 0
+    assert f"{variable}: each key must be at least 32 characters long" in result.stderr
+
+
+def test_checkpoint_sink_must_be_a_directory_or_a_bucket():
+    result = run_manage("check", env={"DEBUG": "true", "AUDIT_CHECKPOINT_SINK": "ftp://vault/audit"})
+    assert result.returncode != 0
+    rule = "must be file:///absolute/dir or s3://bucket[/prefix]"
+    assert f"AUDIT_CHECKPOINT_SINK='ftp://vault/audit' {rule}" in result.stderr
 
 
 def test_manage_check_passes_in_development():
