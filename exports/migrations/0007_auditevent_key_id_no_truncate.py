@@ -27,7 +27,7 @@ def drop_trigger(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("exports", "0002_auditevent_append_only"),
+        ("exports", "0006_exportfile_parts"),
     ]
 
     operations = [
