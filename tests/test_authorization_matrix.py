@@ -21,8 +21,8 @@ from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, path
 
-from exports import audit
-from exports.models import AuditEvent, Export, Grant, RlsTagMapping, S3Destination, Sheet
+from exports import audit, recurrence, schedules
+from exports.models import AuditEvent, Export, Grant, RlsTagMapping, S3Destination, ScheduleRun, Sheet
 from tests.factories import make_sales_catalog
 from tests.history_factory import make_export
 
@@ -68,6 +68,8 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
     "exports/<uuid:export_id>/cancel/":    {"GET": (ANON, 405, 405, 405, 405, 405), "POST": (ANON, 302, 404, 404, 404, 302)},  # noqa: E501
     "exports/<uuid:export_id>/files/<int:index>/download":
                                            {"GET": (ANON, 302, 404, 404, 404, 302), "POST": (ANON, 405, 405, 405, 405, 405)},  # noqa: E501
+    "exports/<uuid:export_id>/files/<int:index>/parts/<int:part>/download":
+                                           {"GET": (ANON, 302, 404, 404, 404, 302), "POST": (ANON, 405, 405, 405, 405, 405)},  # noqa: E501
     # the auditor's history
     "audit/":                              {"GET": (ANON, 403, 403, 403, 200, 200), "POST": (ANON, 405, 405, 405, 405, 405)},  # noqa: E501
     "audit/history.csv":                   {"GET": (ANON, 403, 403, 403, 200, 200), "POST": (ANON, 405, 405, 405, 405, 405)},  # noqa: E501
@@ -110,6 +112,8 @@ for _model, (_add, _delete, _change_post) in {
     "exports/grant": (200, 200, 200),
     "exports/rlstagmapping": (200, 200, 200),
     "exports/s3destination": (200, 200, 200),
+    "exports/schedule": (403, 200, 403),
+    "exports/schedulerun": (403, 403, 403),
 }.items():
     MATRIX |= {
         f"admin/{_model}/": staff(200, 200),
@@ -176,7 +180,15 @@ def world(demo_users):
     Export.objects.filter(pk=export.pk).update(status=Export.Status.COMPLETED)
     audit.record("export.requested", actor=demo_users["alice"], export=export, target=export)
     demo_users["auditor"] = demo_users["audra"]
-    return {"users": demo_users, "sales": sales, "export": export}
+    schedule = schedules.schedule_create(
+        owner=demo_users["alice"],
+        spec={"dashboard": "sales", "files": [{"format": "CSV", "visual": "order-lines"}]},
+        rec=recurrence.parse_every("weekly mon 07:00 Europe/Paris", default_timezone="UTC"),
+    )
+    run = ScheduleRun.objects.create(
+        schedule=schedule, scheduled_for=schedule.next_run_at, claimed_at=schedule.next_run_at
+    )
+    return {"users": demo_users, "sales": sales, "export": export, "schedule": schedule, "run": run}
 
 
 def _objects(world) -> dict[str, object]:
@@ -192,6 +204,8 @@ def _objects(world) -> dict[str, object]:
         "exports/grant": Grant.objects.filter(dashboard=world["sales"].dashboard).first(),
         "exports/rlstagmapping": RlsTagMapping.objects.get(user=alice),
         "exports/s3destination": S3Destination.objects.get(name="Finance bucket"),
+        "exports/schedule": world["schedule"],
+        "exports/schedulerun": world["run"],
     }
 
 
@@ -205,6 +219,7 @@ def concrete(route: str, world) -> str:
         "dashboard_id": "sales",
         "export_id": str(export.pk),
         "index": "0",
+        "part": "0",
         "account_id": "111122223333",
         "dataset_id": "orders",
         "job_id": export.snapshot_job_id,

@@ -43,9 +43,9 @@ def sales(demo_users):
 
 
 @pytest.fixture
-def dave(sales):
+def frank(sales):
     """An analyst (so granted) without any RLS tag."""
-    user = get_user_model().objects.create_user("dave", "dave@example.com", "dave-pw")
+    user = get_user_model().objects.create_user("frank", "frank@example.com", "frank-pw")
     user.groups.add(Group.objects.get(name="Analysts"))
     return user
 
@@ -114,13 +114,13 @@ def test_a_spec_the_owner_cannot_build_is_refused_with_its_rules(sales, alice, c
 
 
 @pytest.mark.django_db
-def test_limits_are_refused_with_messages_naming_the_rule(settings, sales, alice, bob, dave):
+def test_limits_are_refused_with_messages_naming_the_rule(settings, sales, alice, bob, frank):
     settings.SCHEDULES_PER_USER = 1
     settings.SCHEDULE_MAX_RECIPIENTS = 2
     create(alice)
 
     with pytest.raises(ScheduleInvalid) as refused:
-        create(alice, users=[bob, dave])
+        create(alice, users=[bob, frank])
     assert [str(p) for p in refused.value.problems] == [
         "schedules: you have 1 schedules; a user may have at most 1 [schedules-per-user]",
         "recipients: this schedule reaches 3 people; a schedule may have at most 2 recipients "
@@ -215,9 +215,9 @@ def test_after_downtime_only_the_latest_missed_occurrence_runs_once_marked_late(
 
 @pytest.mark.django_db
 def test_a_recipient_without_rls_identity_is_skipped_with_the_reason_and_the_owner_is_told(
-    sales, alice, bob, dave, carol, django_capture_on_commit_callbacks
+    sales, alice, bob, frank, carol, django_capture_on_commit_callbacks
 ):
-    create(alice, users=[bob, dave, carol])
+    create(alice, users=[bob, frank, carol])
 
     with django_capture_on_commit_callbacks(execute=True):
         (report,) = schedules.run_due(MONDAY_7_PARIS)
@@ -226,20 +226,20 @@ def test_a_recipient_without_rls_identity_is_skipped_with_the_reason_and_the_own
     skipped = {o.user.username: (o.skip_code, o.skip_reason) for o in report.run.recipients.filter(export=None)}
     assert skipped == {
         "carol": ("no-grant", "carol has no access to Sales overview"),
-        "dave": ("no-rls-identity", "dave has no row-level security identity for Sales overview (region)"),
+        "frank": ("no-rls-identity", "frank has no row-level security identity for Sales overview (region)"),
     }
     (owner_mail,) = [m for m in mail.outbox if m.to == [alice.email]]
     assert owner_mail.subject.startswith("Sales overview: 2 recipient(s) skipped in the run of Monday 30 November 2026")
-    assert "  - dave: dave has no row-level security identity for Sales overview (region)" in owner_mail.body
+    assert "  - frank: frank has no row-level security identity for Sales overview (region)" in owner_mail.body
     assert "EMEA" not in owner_mail.body and "AMER" not in owner_mail.body
     made = AuditEvent.objects.get(action="schedule.run_made")
-    assert {s["user"] for s in made.data["skipped"]} == {"carol", "dave"}
+    assert {s["user"] for s in made.data["skipped"]} == {"carol", "frank"}
 
 
 @pytest.mark.django_db
-def test_opted_out_recipients_and_owner_get_nothing(sales, alice, bob, dave):
+def test_opted_out_recipients_and_owner_get_nothing(sales, alice, bob, frank):
     schedule = create(alice, users=[bob], groups=[Group.objects.get(name="Analysts")], owner_opted_out=True)
-    assert schedules.schedule_opt_out(schedule=schedule, user=dave)
+    assert schedules.schedule_opt_out(schedule=schedule, user=frank)
 
     (report,) = schedules.run_due(MONDAY_7_PARIS)
 
@@ -285,10 +285,10 @@ def test_a_visual_gone_from_the_catalog_pauses_the_schedule(sales, alice):
 
 @pytest.mark.django_db
 def test_after_n_failed_runs_in_a_row_the_schedule_pauses_and_tells_the_owner(
-    settings, sales, alice, dave, django_capture_on_commit_callbacks
+    settings, sales, alice, frank, django_capture_on_commit_callbacks
 ):
     settings.SCHEDULE_MAX_CONSECUTIVE_FAILURES = 2
-    schedule = create(alice, "daily 07:00 Europe/Paris", users=[dave], owner_opted_out=True)
+    schedule = create(alice, "daily 07:00 Europe/Paris", users=[frank], owner_opted_out=True)
     first = schedule.next_run_at
 
     with django_capture_on_commit_callbacks(execute=True):
