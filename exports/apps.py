@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class ExportsConfig(AppConfig):
     name = "exports"
     verbose_name = "Snapshot exports"
+
+    def ready(self) -> None:
+        # Sign-in attempts are not our writes, so the audit hears of them through auth's signals.
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_login_failed
+
+        from exports import signins
+
+        user_login_failed.connect(signins.record_login_failed, dispatch_uid="exports.audit_login_failed")
+        user_locked_out.connect(signins.record_locked_out, dispatch_uid="exports.audit_locked_out")
