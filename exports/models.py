@@ -293,10 +293,14 @@ class Export(models.Model):
     # When the worker should next act on it; the reconciler re-enqueues what is overdue.
     next_action_at = models.DateTimeField(null=True, blank=True, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
+    # The one-time token of the form that created it: a repeat of that submission (a double click)
+    # finds this export instead of creating another. Empty for exports made without the form.
+    submit_token = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["aws_account_id", "status", "created_at"], name="export_queue_idx")]
+        constraints = [models.UniqueConstraint(fields=["user", "submit_token"], name="export_unique_submit_token")]
 
     def __str__(self) -> str:
         return f"{self.dashboard} by {self.user} ({self.status})"

@@ -77,6 +77,7 @@ def _context(request, dashboard, catalog, spec: ExportSpec, *, show_errors: bool
         "general_errors": forms.unplaced(shown),
         "request_json": json.dumps(request_json, indent=2, ensure_ascii=False),
         "ready": built.ok,
+        "submit_token": forms.submit_token(request.POST),
     }
 
 
@@ -121,7 +122,12 @@ def export_new(request):
     problems = None
     if request.POST.get("action") == "submit":
         try:
-            export = export_create(user=request.user, spec=spec.as_json(), ip_address=_client_ip(request))
+            export = export_create(
+                user=request.user,
+                spec=spec.as_json(),
+                ip_address=_client_ip(request),
+                submit_token=forms.submit_token(request.POST),
+            )
         except SnapshotRequestInvalid as invalid:
             problems = invalid.problems
         else:
