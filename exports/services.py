@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from exports import audit, jobs
+from exports import audit, jobs, quota
 from exports.models import Export
 from exports.snapshot import SnapshotRequestInvalid, build_request, parse_spec, request_to_json
 
@@ -21,7 +21,8 @@ def _submitted_with(user, submit_token: uuid.UUID | None) -> Export | None:
 def export_create(*, user, spec: Any, ip_address: str | None = None, submit_token: uuid.UUID | None = None) -> Export:
     """Build the request from a spec (a dict, as JSON gives it) and record the export as PENDING.
 
-    Raises SnapshotRequestInvalid carrying every problem; creates nothing then. With the form's
+    Raises SnapshotRequestInvalid carrying every problem, or quota.LimitReached (audited) over
+    EXPORT_SUBMISSIONS_PER_HOUR; creates nothing then. With the form's
     one-time `submit_token`, a repeat of a submission that already created an export (a double
     click, a resent POST) answers that export and creates nothing.
     """
@@ -34,6 +35,7 @@ def export_create(*, user, spec: Any, ip_address: str | None = None, submit_toke
     if not built.ok:
         raise SnapshotRequestInvalid(built.problems)
     request_json = request_to_json(built.kwargs)
+    quota.user_limit_take(quota.EXPORT_SUBMISSIONS, user=user, ip_address=ip_address)
     try:
         export = _create(user, export_id, built, parsed, request_json, ip_address, submit_token)
     except IntegrityError:

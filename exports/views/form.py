@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from exports import access, forms
+from exports.quota import LimitReached
 from exports.services import export_create
 from exports.snapshot import (
     BuildResult,
@@ -29,6 +31,7 @@ from exports.snapshot import (
     redact,
     request_to_json,
 )
+from exports.views.limits import limit_response
 
 TEMPLATE = "exports/export_form.html"
 
@@ -130,6 +133,9 @@ def export_new(request):
             )
         except SnapshotRequestInvalid as invalid:
             problems = invalid.problems
+        except LimitReached as refused:
+            back_url = f"{reverse('exports:new')}?{urlencode({'dashboard': dashboard.dashboard_id})}"
+            return limit_response(request, refused, back_url=back_url)
         else:
             if request.htmx:
                 return HttpResponseClientRedirect(reverse("exports:detail", kwargs={"export_id": export.id}))
