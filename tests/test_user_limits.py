@@ -177,3 +177,12 @@ def test_the_limit_page_links_back_and_a_full_page_is_rendered(shared_limits, al
 
     assert "<h1>Limit reached</h1>" in html
     assert f'href="{reverse("exports:detail", kwargs={"export_id": export.pk})}"' in html
+
+
+def test_a_lifecycle_reserve_of_the_whole_quota_is_refused_naming_the_variable():
+    from tests.test_settings import run_manage
+
+    done = run_manage("check", env={"DEBUG": "true", "QUICKSIGHT_LIFECYCLE_RESERVE": "1"})
+
+    assert done.returncode != 0
+    assert "QUICKSIGHT_LIFECYCLE_RESERVE=1.0 must be below 1" in done.stderr
