@@ -152,11 +152,19 @@ for _ in range(int(sys.argv[1])):
 """
 
 
+@pytest.mark.parametrize("backend", ["redis", "file"])
 @pytest.mark.django_db(transaction=True)
-def test_clicks_counted_by_another_process_count_here_too(shared_limits, alice, redis_url):
+def test_clicks_counted_by_another_process_count_here_too(backend, shared_limits, alice, redis_url, tmp_path):
     shared_limits.DOWNLOADS_PER_MINUTE = 5
+    shared_limits.REDIS_URL = redis_url if backend == "redis" else None  # else buckets under VAR_DIR/quota
+    shared_limits.VAR_DIR = tmp_path
     export = archived_export(alice)
-    env = worker_env(REDIS_URL=redis_url, DOWNLOADS_PER_MINUTE="5", DJANGO_SETTINGS_MODULE="portal.settings")
+    env = worker_env(
+        REDIS_URL=shared_limits.REDIS_URL,
+        VAR_DIR=str(tmp_path),
+        DOWNLOADS_PER_MINUTE="5",
+        DJANGO_SETTINGS_MODULE="portal.settings",
+    )
     done = subprocess.run([sys.executable, "-c", USE_UP, "5"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 
