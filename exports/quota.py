@@ -6,6 +6,11 @@ one host) the bucket is a small file updated under an exclusive file lock.
 
 The limiter never waits: when no token is left it raises QuotaWait (a retryable error) saying
 how long to wait, and the caller's Celery task comes back after that countdown.
+
+Fairness: the export lifecycle draws on the account's bucket alone; a call made for a person (a
+download, a sync; `with interactive(who)`) must also find a token in the interactive share and in
+that person's own bucket, so people clicking can neither starve the lifecycle nor each other.
+The same buckets hold each person's limits (export submissions per hour, download clicks per minute).
 """
 
 from __future__ import annotations
@@ -106,7 +111,7 @@ def _take_file(buckets: list[Bucket]) -> float:
     folder = Path(settings.VAR_DIR) / "quota"
     folder.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
-        # Locked in one order by every process, so two callers never wait on each other's files.
+        # Locked in one order by every process, so that two callers can never deadlock.
         handles = {}
         for key in sorted({bucket.key for bucket in buckets}):
             handle = stack.enter_context(open(folder / f"{key}.bucket", "a+"))
