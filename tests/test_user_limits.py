@@ -138,6 +138,8 @@ def test_the_third_download_click_in_a_minute_is_refused_and_audited(shared_limi
     assert event.export_id == export.pk and event.object_id == str(export.files.get().pk)
     assert event.data["limit"] == "downloads"
     assert AuditEvent.objects.filter(action="export.file_downloaded").count() == 2
+    timeline = client.get(reverse("exports:detail", kwargs={"export_id": export.pk})).content.decode()
+    assert "Download refused: limit reached" in timeline
 
 
 USE_UP = """

@@ -79,6 +79,7 @@ EVENT_WORDS = {
     history.DOWNLOAD_ACTION: "File downloaded",
     "export.files_archived": "Files archived with checksums",
     "export.cancelled": "Cancelled",
+    "limit.refused": "Download refused: limit reached",
 }
 
 
