@@ -6,4 +6,14 @@ class ExportsConfig(AppConfig):
     verbose_name = "Snapshot exports"
 
     def ready(self) -> None:
-        from exports import checks  # noqa: F401 - registers the deploy checks
+        # Sign-in attempts are not our writes, so the audit hears of them through auth's signals.
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_login_failed
+
+        from exports import (
+            checks,  # noqa: F401 - registers the deploy checks
+            signins,
+        )
+
+        user_login_failed.connect(signins.record_login_failed, dispatch_uid="exports.audit_login_failed")
+        user_locked_out.connect(signins.record_locked_out, dispatch_uid="exports.audit_locked_out")

@@ -89,9 +89,12 @@ def _fresh_part(fresh: list[list[str]], export_file: ExportFile) -> str:
     return results.pick_part(parts, stored_uri=export_file.s3_uri, part=export_file.part)
 
 
-def _fresh_uri(export_file: ExportFile) -> str:
+def _fresh_uri(export_file: ExportFile, user) -> str:
     try:
-        uris = fresh_result_uris(export_file.export)
+        # A person's click: it draws on the interactive share of the quota and on their own budget,
+        # so that clicking in a loop cannot starve the exports being started and polled.
+        with quota.interactive(user.pk):
+            uris = fresh_result_uris(export_file.export)
     except aws.AwsError as exc:
         if exc.retryable:
             raise DownloadUnavailable("QuickSight is busy right now; try again in a few seconds.") from exc
@@ -116,17 +119,21 @@ def presigned_s3_url(uri: str, *, region: str, filename: str, expires: int = PRE
 
 
 def export_file_download(*, export_file: ExportFile, user, ip_address: str | None) -> DownloadTarget:
-    """Resolve where this file comes from right now and record the download. Access is checked by the caller."""
+    """Resolve where this file comes from right now and record the download. Access is checked by the caller.
+
+    Raises quota.LimitReached (audited) when the user is over DOWNLOADS_PER_MINUTE clicks.
+    """
     export = export_file.export
     if not export_file.is_ready:
         raise DownloadUnavailable(export_file.error_message or "This file is not ready.")
+    quota.user_limit_take(quota.DOWNLOADS, user=user, ip_address=ip_address, export=export, target=export_file)
     filename = download_filename(export_file)
     if export_file.archived_file:
         target, source = DownloadTarget(archived=export_file, filename=filename), "archive"
     else:
         uri, source = export_file.s3_uri, "s3"
         if not _is_s3(uri):
-            uri, source = _fresh_uri(export_file), "quicksight"
+            uri, source = _fresh_uri(export_file, user), "quicksight"
         url = presigned_s3_url(uri, region=_s3_region(export), filename=filename) if _is_s3(uri) else uri
         target = DownloadTarget(url=url, filename=filename)
     data = {

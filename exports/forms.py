@@ -6,6 +6,7 @@ always rebuilt on the server by exports.snapshot.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -37,6 +38,14 @@ def parameter_field(name: str) -> str:
 
 def _unique(values) -> list[str]:
     return list(dict.fromkeys(values))
+
+
+def submit_token(post: QueryDict) -> uuid.UUID:
+    """The form's one-time submission token: the one it carries, or a new one for a new form."""
+    try:
+        return uuid.UUID(post.get("submit_token", ""))
+    except ValueError:
+        return uuid.uuid4()
 
 
 def spec_from_post(post: QueryDict, catalog: Catalog) -> ExportSpec:

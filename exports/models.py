@@ -306,10 +306,14 @@ class Export(models.Model):
         "ScheduleRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="exports"
     )
     is_scheduled = models.BooleanField(default=False)
+    # The one-time token of the form that created it: a repeat of that submission (a double click)
+    # finds this export instead of creating another. Empty for exports made without the form.
+    submit_token = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["aws_account_id", "status", "created_at"], name="export_queue_idx")]
+        constraints = [models.UniqueConstraint(fields=["user", "submit_token"], name="export_unique_submit_token")]
 
     def __str__(self) -> str:
         return f"{self.dashboard} by {self.user} ({self.status})"

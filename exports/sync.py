@@ -125,15 +125,17 @@ def _jsonable(value: Any) -> Any:
 class _QuickSight:
     """The calls a sync makes, through the shared per-account quota, with AWS errors translated."""
 
-    def __init__(self, account_id: str, region: str):
-        self.account_id = account_id
+    def __init__(self, account_id: str, region: str, who: str):
+        self.account_id, self.who = account_id, who
         self.client = aws.quicksight_client(region)
         quota.install(self.client)
         self._data_sets: dict[str, dict[str, Any]] = {}
 
     def _call(self, fn, **kwargs: Any) -> Any:
         try:
-            return quota.call_waiting(fn, max_wait=QUOTA_MAX_WAIT_SECONDS, **kwargs)
+            # Not the export lifecycle: a sync shares the interactive part of the quota, as downloads do.
+            with quota.interactive(self.who):
+                return quota.call_waiting(fn, max_wait=QUOTA_MAX_WAIT_SECONDS, **kwargs)
         except ParamValidationError as exc:
             raise aws.PermanentAwsError("InvalidParameterValueException", str(exc)) from exc
         except (ClientError, BotoCoreError) as exc:
@@ -217,7 +219,7 @@ def sync_dashboards(
     """
     report = SyncReport(account_id, region)
     wanted = {dashboard_id} if dashboard_id is not None else set(dashboard_ids) if dashboard_ids is not None else None
-    quicksight = _QuickSight(account_id, region)
+    quicksight = _QuickSight(account_id, region, who=str(actor.pk) if getattr(actor, "pk", None) else "command")
     try:
         summaries = quicksight.list_dashboards()
     except aws.AwsError as exc:

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
     "exports",
     "quicksight_local",
 ]
@@ -86,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -133,6 +136,19 @@ AUTH_PASSWORD_VALIDATORS = [
 if TESTING:
     # Demo users are created in many tests: PBKDF2 would cost about a second each time.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# django-axes first: it refuses a locked-out username or address before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# After LOGIN_FAILURE_LIMIT wrong passwords for one username, or from one client address, that
+# username or address is locked for LOGIN_LOCKOUT_MINUTES (each further failure restarts the
+# wait); an admin unlocks earlier by deleting its access attempts (admin, or `axes_reset_username`).
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# REMOTE_ADDR, as everywhere else in the portal: no trusted proxy is configured, and a forwarded
+# header would let a client pick the address it is counted under.
+AXES_CLIENT_IP_CALLABLE = "exports.signins.client_ip"
+AXES_LOCKOUT_CALLABLE = "exports.signins.lockout_response"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -346,6 +362,17 @@ SCHEDULE_LATE_AFTER_SECONDS = env_int("SCHEDULE_LATE_AFTER_SECONDS", 120, minimu
 SCHEDULE_RUN_LEASE_SECONDS = env_int("SCHEDULE_RUN_LEASE_SECONDS", 300, minimum=1)
 # Delivery "ATTACH": files are attached to the mail only when together they fit this size.
 SCHEDULE_ATTACHMENT_MAX_BYTES = env_int("SCHEDULE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=0)
+
+# Fairness of QuickSight's call quota: this share of the calls per second is kept for the export
+# lifecycle (Start, polls, results); downloads and catalog syncs share the rest, and each person
+# may use at most QUICKSIGHT_USER_CALLS_PER_SECOND of it.
+QUICKSIGHT_LIFECYCLE_RESERVE = env_float("QUICKSIGHT_LIFECYCLE_RESERVE", 0.6, minimum=0)
+if QUICKSIGHT_LIFECYCLE_RESERVE >= 1:
+    raise ImproperlyConfigured(f"QUICKSIGHT_LIFECYCLE_RESERVE={QUICKSIGHT_LIFECYCLE_RESERVE} must be below 1")
+QUICKSIGHT_USER_CALLS_PER_SECOND = env_float("QUICKSIGHT_USER_CALLS_PER_SECOND", 2, minimum=0.01)
+# Per-person limits, shared by every web process (exports/quota.py): refused with 429 and audited.
+EXPORT_SUBMISSIONS_PER_HOUR = env_int("EXPORT_SUBMISSIONS_PER_HOUR", 30, minimum=1)
+DOWNLOADS_PER_MINUTE = env_int("DOWNLOADS_PER_MINUTE", 30, minimum=1)
 AUDITORS_CAN_DOWNLOAD = env_bool("AUDITORS_CAN_DOWNLOAD", default=False)
 ARCHIVE_EXPORTS = env_bool("ARCHIVE_EXPORTS", default=False)
 

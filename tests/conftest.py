@@ -37,6 +37,13 @@ def audit_checkpoint_dir(settings, tmp_path):
     return directory
 
 
+@pytest.fixture(autouse=True)
+def generous_user_limits(settings):
+    """Per-person limits (exports/quota.py) live in Redis or var/ and outlast a test (and a test
+    database, whose user ids repeat): only the tests of those limits set real ones."""
+    settings.EXPORT_SUBMISSIONS_PER_HOUR = settings.DOWNLOADS_PER_MINUTE = 1_000_000
+
+
 @pytest.fixture
 def demo_users(db):
     """alice (EMEA) and bob (AMER) in Analysts, carol with nothing, audra the auditor, admin."""

@@ -9,13 +9,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from exports import access, history, jobs
 from exports.downloads import DownloadUnavailable, export_file_download
 from exports.models import Export
+from exports.quota import LimitReached
 from exports.snapshot import redact
+from exports.views.limits import limit_response
 
 PAGE_SIZE = 25
 
@@ -80,6 +83,7 @@ EVENT_WORDS = {
     history.DOWNLOAD_ACTION: "File downloaded",
     "export.files_archived": "Files archived with checksums",
     "export.cancelled": "Cancelled",
+    "limit.refused": "Download refused: limit reached",
 }
 
 
@@ -124,6 +128,8 @@ def export_file_download_view(request, export_id, index: int, part: int = 0):
     except DownloadUnavailable as exc:
         messages.error(request, f"File {index + 1}{f' part {part + 1}' if export_file.parts > 1 else ''}: {exc}")
         response = redirect("exports:detail", export_id=export.pk)
+    except LimitReached as refused:
+        response = limit_response(request, refused, back_url=reverse("exports:detail", kwargs={"export_id": export.pk}))
     else:
         if target.archived is not None:
             response = FileResponse(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from exports import access, forms
+from exports.quota import LimitReached
 from exports.services import export_create
 from exports.snapshot import (
     BuildResult,
@@ -29,6 +31,7 @@ from exports.snapshot import (
     redact,
     request_to_json,
 )
+from exports.views.limits import limit_response
 
 TEMPLATE = "exports/export_form.html"
 
@@ -77,6 +80,7 @@ def _context(request, dashboard, catalog, spec: ExportSpec, *, show_errors: bool
         "general_errors": forms.unplaced(shown),
         "request_json": json.dumps(request_json, indent=2, ensure_ascii=False),
         "ready": built.ok,
+        "submit_token": forms.submit_token(request.POST),
     }
 
 
@@ -121,9 +125,17 @@ def export_new(request):
     problems = None
     if request.POST.get("action") == "submit":
         try:
-            export = export_create(user=request.user, spec=spec.as_json(), ip_address=_client_ip(request))
+            export = export_create(
+                user=request.user,
+                spec=spec.as_json(),
+                ip_address=_client_ip(request),
+                submit_token=forms.submit_token(request.POST),
+            )
         except SnapshotRequestInvalid as invalid:
             problems = invalid.problems
+        except LimitReached as refused:
+            back_url = f"{reverse('exports:new')}?{urlencode({'dashboard': dashboard.dashboard_id})}"
+            return limit_response(request, refused, back_url=back_url)
         else:
             if request.htmx:
                 return HttpResponseClientRedirect(reverse("exports:detail", kwargs={"export_id": export.id}))
