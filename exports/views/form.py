@@ -77,6 +77,7 @@ def _context(request, dashboard, catalog, spec: ExportSpec, *, show_errors: bool
         "general_errors": forms.unplaced(shown),
         "request_json": json.dumps(request_json, indent=2, ensure_ascii=False),
         "ready": built.ok,
+        "spec_json": json.dumps(spec.as_json()),  # "Schedule this" carries the spec to the schedule form
     }
 
 
