@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -39,7 +40,7 @@ def _client_ip(request) -> str | None:
 
 def viewer_zone(request) -> ZoneInfo:
     """The viewer's zone: their browser's (a cookie), else TIME_ZONE. Users have no zone setting yet."""
-    name = request.COOKIES.get(ZONE_COOKIE, "")
+    name = unquote(request.COOKIES.get(ZONE_COOKIE, ""))
     return ZoneInfo(name if recurrence.is_iana_zone(name) else settings.TIME_ZONE)
 
 
@@ -304,7 +305,7 @@ def _form_context(request, *, form: forms.ScheduleForm, spec: dict, schedule: Sc
 
 def _default_zone(request) -> str:
     """The zone a new schedule starts in: the browser's (sent by the form), else TIME_ZONE."""
-    name = request.POST.get("browser_timezone", "") or request.COOKIES.get(ZONE_COOKIE, "")
+    name = request.POST.get("browser_timezone", "") or unquote(request.COOKIES.get(ZONE_COOKIE, ""))
     return name if recurrence.is_iana_zone(name) else settings.TIME_ZONE
 
 
