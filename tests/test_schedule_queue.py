@@ -90,3 +90,57 @@ def test_a_share_that_rounds_to_nothing_still_lets_one_schedule_run(settings, al
     settings.SCHEDULED_MAX_RUNNING_SHARE = 0
     burst = [make_export(alice, is_scheduled=True) for _ in range(3)]
     assert jobs.queue_advance(ACCOUNT) == ids(burst[:1])
+
+
+# --- through a real worker, Redis and quicksight_local ---
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_with_a_real_worker_a_click_starts_at_once_while_30_scheduled_exports_wait(qs_local, redis_url, tmp_path):
+    import time
+
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from exports.management.commands.seed_demo import seed_users
+    from tests.services import celery_worker
+    from tests.test_jobs_worker import FAST_WORKER, use_broker, wait_until
+
+    seed_users()
+    alice, bob = (get_user_model().objects.get(username=name) for name in ("alice", "bob"))
+
+    def submit(user, **fields) -> Export:
+        with transaction.atomic():
+            export = make_export(user, ["CSV_SMALL"], **fields)
+            jobs.export_enqueue(export)
+        return export
+
+    def started(export: Export) -> bool:
+        return Export.objects.get(pk=export.pk).status in (S.QUEUED, S.RUNNING, S.COMPLETED)
+
+    qs_local.faults.hold_jobs = True  # QuickSight keeps every job QUEUED until released
+    use_broker(redis_url)
+    extra = {"QUICKSIGHT_ENDPOINT_URL": qs_local.url, "SCHEDULED_MAX_RUNNING_SHARE": "0.5", **FAST_WORKER}
+    try:
+        with celery_worker(redis_url, log_path=tmp_path / "worker.log", concurrency=2, extra_env=extra):
+            burst = [submit(bob, is_scheduled=True) for _ in range(30)]
+            wait_until(lambda: qs_local.state.active_jobs() == 6, "six scheduled jobs in QuickSight")
+            clicked = time.monotonic()
+            click = submit(alice)
+            wait_until(lambda: started(click), "the click to start", timeout=10)
+            print(f"click started {time.monotonic() - clicked:.2f}s after submit, 24 scheduled exports waiting")
+            assert qs_local.state.active_jobs() == 7 and scheduled_in_flight() == 6
+            assert qs_local.calls.count("StartDashboardSnapshotJob", outcome="ok") == 7
+
+            qs_local.faults.hold_jobs = False
+            wait_until(
+                lambda: Export.objects.filter(status=S.COMPLETED).count() == 31, "31 exports to end", timeout=120
+            )
+    finally:
+        use_broker(None)
+
+    assert qs_local.state.max_active <= 7
+    first_waiting = Export.objects.get(pk=burst[6].pk)
+    assert Export.objects.get(pk=click.pk).submitted_at < first_waiting.submitted_at
+    assert qs_local.calls.count("StartDashboardSnapshotJob", outcome="LimitExceededException") == 0
