@@ -376,8 +376,20 @@ class ScheduleForm:
             return None, invalid.problems
         return rec, []
 
-    def recipient_names(self) -> list[str]:
-        return [name.strip() for name in self.recipients.replace(";", ",").split(",") if name.strip()]
+    def recipient_names(self) -> tuple[list[str], list]:
+        """The names typed, and a problem for each that no user or group could have (never looked up:
+        PostgreSQL refuses NUL in a query)."""
+        names, problems = [], []
+        for name in (n.strip() for n in self.recipients.replace(";", ",").split(",")):
+            if not name:
+                continue
+            if "\x00" in name or len(name) > 150 + len("group:"):
+                problems.append(
+                    SchedulePageProblem("recipients", "recipient-exists", f"no user or group {name[:40]!r}")
+                )
+            else:
+                names.append(name)
+        return names, problems
 
     def shown(self, problems: list, *, all_fields: bool) -> dict[str, list]:
         """The problems to show, by place: those of touched fields, or all after the button was pressed.
@@ -413,3 +425,10 @@ class ShownProblem:
     label: str
     message: str
     rule: str
+
+
+@dataclass(frozen=True)
+class SchedulePageProblem:
+    field: str
+    rule: str
+    message: str

@@ -344,3 +344,22 @@ def test_a_recipient_opts_out_from_the_export_page_their_mail_links_to(client, s
     alices = Export.objects.get(schedule_run=report.run, user=alice)
     assert 'id="opt-out"' not in client.get(reverse("exports:detail", args=[alices.pk])).content.decode()
     assert client.post(reverse("exports:schedule_opt_out", args=[schedule.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_hostile_input_gets_words_not_a_server_error(client, sales, alice):
+    client.force_login(alice)
+    nul_spec = json.dumps({**SPEC, "destination": "x\x00y"})
+    assert client.get(f"{reverse('exports:schedule_new')}?spec={quote(nul_spec)}").status_code == 404
+    assert client.get(f"{reverse('exports:schedule_new')}?spec=%7Bnot%20json").status_code == 404
+    assert client.get(f"{reverse('exports:schedule_new')}?from=not-a-uuid").status_code == 404
+    response = client.post(
+        reverse("exports:schedule_new"),
+        form_data(recipients="bob\x00, group:\x00", timezone="Europe/\x00", cron="\x00", time="\x00", month_day="\x00"),
+    )
+    body = words(response)
+    assert response.status_code == 200 and not Schedule.objects.exists()
+    assert "Recipients: no user or group 'bob\\x00' [recipient-exists]" in body
+    assert "Time zone: 'Europe/\\x00' is not an IANA time zone (e.g. Europe/Paris) [timezone-iana]" in body
+    response = client.post(reverse("exports:schedule_new"), form_data(kind="CRON", cron="0 7 * * \x00"))
+    assert "Cron expression: '0 7 * * \\x00' is not a cron expression of 5 fields" in words(response)

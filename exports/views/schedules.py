@@ -27,6 +27,7 @@ from exports import access, forms, recurrence, schedules
 from exports.history import CatalogNames, describe_file
 from exports.models import Schedule, ScheduleRun, ScheduleRunRecipient
 from exports.schedules import ScheduleInvalid
+from exports.snapshot import SnapshotRequestInvalid, parse_spec
 
 FORM = "exports/schedule_form.html"
 # Set by static/exports/schedules.js from the browser; read only when it names an IANA zone.
@@ -221,20 +222,22 @@ def _after_opt(request):
 
 
 def _spec_lines(spec: dict, dashboard) -> list[str]:
+    """What each run exports, in words; nothing for a spec that breaks the rules (its problems show)."""
+    try:
+        parsed = parse_spec(spec)
+    except SnapshotRequestInvalid:
+        return []
     names = CatalogNames.for_dashboard(dashboard)
     lines = []
-    for file in spec.get("files") or []:
-        fmt = file.get("format", "")
-        if fmt == "PDF":
-            selections = [{"SheetId": file.get("sheet", "")}]
+    for file in parsed.files:
+        if file.format == "PDF":
+            lines.append(describe_file("PDF", [{"SheetId": file.sheet}], names))
         else:
-            visuals = [file["visual"]] if file.get("visual") else list(file.get("visuals") or [])
-            selections = [{"SheetId": "", "VisualIds": visuals}]
-        lines.append(describe_file(fmt, selections, names).replace(" (sheet )", ""))
-    if spec.get("parameters"):
-        lines += [f"{name} = {', '.join(values)}" for name, values in spec["parameters"].items()]
-    if spec.get("destination"):
-        lines.append(f"Files go to the S3 destination {spec['destination']}")
+            lines.append(describe_file(file.format, [{"SheetId": "", "VisualIds": list(file.visuals)}], names))
+    lines = [line.replace(" (sheet )", "") for line in lines]
+    lines += [f"{name} = {', '.join(values)}" for name, values in parsed.parameters.items()]
+    if parsed.destination:
+        lines.append(f"Files go to the S3 destination {parsed.destination}")
     return lines
 
 
@@ -255,7 +258,8 @@ def _new_spec(request) -> dict:
             spec = json.loads(source.get("spec", ""))
         except ValueError:
             spec = None
-        if not isinstance(spec, dict) or not isinstance(spec.get("dashboard"), str):
+        # PostgreSQL refuses NUL in a query: such a spec names nothing that exists.
+        if not isinstance(spec, dict) or not isinstance(spec.get("dashboard"), str) or "\\u0000" in json.dumps(spec):
             raise Http404("Nothing to schedule: start from the export form or one of your exports.")
     access.get_dashboard_for_user(request.user, spec["dashboard"])
     return spec
@@ -263,7 +267,9 @@ def _new_spec(request) -> dict:
 
 def _form_context(request, *, form: forms.ScheduleForm, spec: dict, schedule: Schedule | None, all_errors: bool):
     rec, problems = form.recurrence()
-    users, groups, recipient_problems = schedules.resolve_recipients(form.recipient_names())
+    names, recipient_problems = form.recipient_names()
+    users, groups, unknown = schedules.resolve_recipients(names)
+    recipient_problems += unknown
     problems = list(problems) + list(recipient_problems)
     if rec is not None:
         problems += schedules.schedule_check(
