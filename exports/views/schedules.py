@@ -25,7 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from exports import access, forms, recurrence, schedules
 from exports.history import CatalogNames, describe_file
-from exports.models import Schedule, ScheduleRun, ScheduleRunRecipient
+from exports.models import Schedule, ScheduleOptOut, ScheduleRun, ScheduleRunRecipient
 from exports.schedules import ScheduleInvalid
 from exports.snapshot import SnapshotRequestInvalid, parse_spec
 
@@ -64,11 +64,7 @@ def schedule_list(request):
         .order_by("dashboard__name", "created_at")
     )
     received = list(access.received_schedules(request.user).select_related("dashboard", "owner").order_by("pk"))
-    opted_out = set(
-        Schedule.objects.filter(opt_outs__user=request.user, pk__in=[s.pk for s in received]).values_list(
-            "pk", flat=True
-        )
-    )
+    opted_out = set(ScheduleOptOut.objects.filter(user=request.user).values_list("schedule_id", flat=True))
     zone = viewer_zone(request)
     rows = [_row(schedule, zone) for schedule in owned]
     labels = dict(ScheduleRun.Status.choices)
