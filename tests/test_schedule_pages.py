@@ -281,6 +281,13 @@ def test_edit_changes_the_recurrence_and_recipients(client, sales, alice, bob):
     client.force_login(alice)
     form = client.get(reverse("exports:schedule_edit", args=[schedule.pk])).content.decode()
     assert 'name="recipients" value="bob"' in form and 'name="spec"' not in form
+    preview = client.post(
+        reverse("exports:schedule_edit_preview", args=[schedule.pk]),
+        form_data(spec=None, kind="DAILY", time="18:15"),
+        **HTMX,
+        HTTP_HX_TRIGGER_NAME="time",
+    )
+    assert "Every day at 18:15, Europe/Paris" in words(preview)
 
     client.post(
         reverse("exports:schedule_edit", args=[schedule.pk]),

@@ -144,3 +144,19 @@ def test_with_a_real_worker_a_click_starts_at_once_while_30_scheduled_exports_wa
     first_waiting = Export.objects.get(pk=burst[6].pk)
     assert Export.objects.get(pk=click.pk).submitted_at < first_waiting.submitted_at
     assert qs_local.calls.count("StartDashboardSnapshotJob", outcome="LimitExceededException") == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("1.5", "SCHEDULED_MAX_RUNNING_SHARE=1.5 is above the maximum of 1"),
+        ("-0.1", "SCHEDULED_MAX_RUNNING_SHARE=-0.1 is below the minimum of 0"),
+        ("half", "SCHEDULED_MAX_RUNNING_SHARE='half' is not a number"),
+    ],
+)
+def test_a_share_outside_0_to_1_stops_the_start_naming_the_variable(raw, message):
+    from tests.test_settings import run_manage
+
+    result = run_manage("check", env={"DEBUG": "true", "SCHEDULED_MAX_RUNNING_SHARE": raw})
+    assert result.returncode != 0
+    assert message in result.stderr
