@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from exports.models import Dashboard, Export, S3Destination
+from exports.models import Dashboard, Export, S3Destination, Schedule
 
 
 def is_auditor(user) -> bool:
@@ -61,3 +61,27 @@ def can_download(user, export: Export) -> bool:
     if export.user_id == user.pk or is_admin(user):
         return True
     return settings.AUDITORS_CAN_DOWNLOAD and is_auditor(user)
+
+
+def owned_schedules(user) -> QuerySet[Schedule]:
+    """The schedules a user may see and change on their pages: their own (admins use the Django admin)."""
+    if not user.is_authenticated:
+        return Schedule.objects.none()
+    return Schedule.objects.filter(owner=user)
+
+
+def get_schedule_for_owner(user, schedule_id) -> Schedule:
+    return get_object_or_404(owned_schedules(user).select_related("dashboard", "owner"), pk=schedule_id)
+
+
+def received_schedules(user) -> QuerySet[Schedule]:
+    """Schedules that name the user as a recipient, directly or through a group, and that they do not own."""
+    if not user.is_authenticated:
+        return Schedule.objects.none()
+    named = Q(recipient_users=user) | Q(recipient_groups__in=user.groups.all())
+    ids = Schedule.objects.filter(named).exclude(owner=user).values("pk")
+    return Schedule.objects.filter(pk__in=ids)
+
+
+def get_received_schedule(user, schedule_id) -> Schedule:
+    return get_object_or_404(received_schedules(user).select_related("dashboard", "owner"), pk=schedule_id)

@@ -12,6 +12,8 @@ from datetime import datetime
 
 from django.http import QueryDict
 
+from exports.recurrence import LAST_DAY, Recurrence, RecurrenceInvalid
+from exports.recurrence import build as build_recurrence
 from exports.snapshot import (
     FORMAT_LABELS,
     FORMATS,
@@ -279,3 +281,163 @@ def errors_for(problems: list[Problem], *names: str) -> list[Problem]:
 def unplaced(problems: list[Problem]) -> list[Problem]:
     """Problems that belong to no single field (the identity, botocore's own findings)."""
     return [p for p in problems if p.field in ("identity", "request", "dashboard", "parameters")]
+
+
+# --- the schedule form (templates/exports/schedule_form.html): fields as typed; the rules are
+# exports.recurrence's and exports.schedules', never repeated here ---
+
+SCHEDULE_KINDS = (
+    ("DAILY", "Every day"),
+    ("WEEKLY", "On chosen weekdays"),
+    ("MONTHLY", "On a day of the month"),
+    ("CRON", "A cron expression"),
+)
+WEEKDAY_CHOICES = tuple(enumerate(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
+# Where each problem's field is shown: the form's error lists, by the field the user touches.
+SCHEDULE_ERROR_PLACES = {
+    "kind": ("kind", "recurrence", "every"),
+    "time": ("time",),
+    "weekdays": ("weekdays",),
+    "month_day": ("month_day",),
+    "cron": ("cron",),
+    "timezone": ("timezone",),
+    "recipients": ("recipients",),
+    "delivery": ("delivery",),
+}
+# Touching one of these fields shows the errors of these places (the recurrence is read as a whole).
+SCHEDULE_TOUCHES = {
+    "kind": ("kind", "time", "weekdays", "month_day", "cron"),
+    "time": ("time", "kind"),
+    "weekdays": ("weekdays", "kind"),
+    "month_day": ("month_day", "kind"),
+    "cron": ("cron",),
+    "timezone": ("timezone",),
+    "recipients": ("recipients",),
+    "receive_myself": ("recipients",),
+    "delivery": ("delivery",),
+}
+
+
+@dataclass
+class ScheduleForm:
+    kind: str = "WEEKLY"
+    time: str = "07:00"
+    weekdays: list[int] = field(default_factory=lambda: [0])
+    month_day: str = "1"
+    cron: str = ""
+    timezone: str = ""
+    recipients: str = ""
+    receive_myself: bool = True
+    delivery: str = "LINK"
+    touched: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_post(cls, post: QueryDict, *, default_timezone: str, trigger: str = "") -> ScheduleForm:
+        weekdays = []
+        for value in post.getlist("weekdays"):
+            # A value no checkbox sends stays, so the weekday rule names it.
+            weekdays.append(int(value) if value.isdigit() else -1)
+        touched = {name for name in post.getlist("touched") if name in SCHEDULE_ERROR_PLACES}
+        touched |= set(SCHEDULE_TOUCHES.get(trigger, ()))
+        return cls(
+            kind=post.get("kind", "").upper(),
+            time=post.get("time", "").strip(),
+            weekdays=weekdays,
+            month_day=post.get("month_day", "").strip().lower(),
+            cron=post.get("cron", "").strip(),
+            timezone=post.get("timezone", "").strip() or default_timezone,
+            recipients=post.get("recipients", "").strip(),
+            receive_myself=post.get("receive_myself") == "on",
+            delivery=post.get("delivery", "").upper(),
+            touched=touched,
+        )
+
+    @classmethod
+    def from_schedule(cls, schedule) -> ScheduleForm:
+        users = sorted(schedule.recipient_users.values_list("username", flat=True))
+        groups = sorted(f"group:{name}" for name in schedule.recipient_groups.values_list("name", flat=True))
+        month_day = schedule.month_day
+        return cls(
+            kind=schedule.kind,
+            time=f"{schedule.at_time:%H:%M}" if schedule.at_time else "07:00",
+            weekdays=list(schedule.weekdays or []),
+            month_day="last" if month_day == LAST_DAY else str(month_day or 1),
+            cron=schedule.cron,
+            timezone=schedule.timezone,
+            recipients=", ".join(users + groups),
+            receive_myself=not schedule.owner_opted_out,
+            delivery=schedule.delivery,
+        )
+
+    def recurrence(self) -> tuple[Recurrence | None, list]:
+        """The checked recurrence, or None and every problem with it (exports.recurrence's rules)."""
+        month_day = LAST_DAY if self.month_day == "last" else int(self.month_day) if self.month_day.isdigit() else 0
+        try:
+            rec = build_recurrence(
+                kind=self.kind,
+                timezone=self.timezone,
+                at_time=self.time,
+                weekdays=self.weekdays,
+                month_day=month_day,
+                cron=self.cron,
+            )
+        except RecurrenceInvalid as invalid:
+            return None, invalid.problems
+        return rec, []
+
+    def recipient_names(self) -> tuple[list[str], list]:
+        """The names typed, and a problem for each that no user or group could have (never looked up:
+        PostgreSQL refuses NUL in a query)."""
+        names, problems = [], []
+        for name in (n.strip() for n in self.recipients.replace(";", ",").split(",")):
+            if not name:
+                continue
+            if "\x00" in name or len(name) > 150 + len("group:"):
+                problems.append(
+                    SchedulePageProblem("recipients", "recipient-exists", f"no user or group {name[:40]!r}")
+                )
+            else:
+                names.append(name)
+        return names, problems
+
+    def shown(self, problems: list, *, all_fields: bool) -> dict[str, list]:
+        """The problems to show, by place: those of touched fields, or all after the button was pressed.
+        Problems of no field of this form (the spec's, the limits') go to "general" and always show."""
+        places: dict[str, list] = {place: [] for place in (*SCHEDULE_ERROR_PLACES, "general")}
+        for problem in problems:
+            place = next((p for p, fields in SCHEDULE_ERROR_PLACES.items() if problem.field in fields), "general")
+            if all_fields or place == "general" or place in self.touched:
+                label = SCHEDULE_FIELD_LABELS.get(problem.field, problem.field)
+                places[place].append(ShownProblem(label, problem.message, problem.rule))
+        return places
+
+
+SCHEDULE_FIELD_LABELS = {
+    "kind": "Repeat",
+    "recurrence": "Repeat",
+    "every": "Repeat",
+    "time": "Time",
+    "weekdays": "Weekdays",
+    "month_day": "Day of the month",
+    "cron": "Cron expression",
+    "timezone": "Time zone",
+    "recipients": "Recipients",
+    "delivery": "Delivery",
+    "schedules": "Schedules",
+}
+
+
+@dataclass(frozen=True)
+class ShownProblem:
+    """A problem as the form shows it: the field's label, the words, the rule's name."""
+
+    label: str
+    message: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class SchedulePageProblem:
+    field: str
+    rule: str
+    message: str

@@ -155,11 +155,13 @@ def file_description(export_file: ExportFile, request: dict, names: CatalogNames
 def with_queue_position(exports: QuerySet[Export]) -> QuerySet[Export]:
     """Annotate queue_ahead: waiting exports of the same account ahead in the portal's queue (one subquery).
 
-    The same order as the job lifecycle's queue (exports.jobs.queue_position): created_at, then pk.
+    The same order as the job lifecycle's queue (exports.jobs.queue_position): interactive exports
+    before scheduled ones, then created_at, then pk.
     """
+    earlier = Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk"))
     ahead = (
         Export.objects.filter(status=Export.Status.PENDING, aws_account_id=OuterRef("aws_account_id"))
-        .filter(Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk")))
+        .filter(Q(is_scheduled__lt=OuterRef("is_scheduled")) | (Q(is_scheduled=OuterRef("is_scheduled")) & earlier))
         .order_by()
         .values("aws_account_id")
         .annotate(n=Count("pk"))

@@ -164,7 +164,8 @@ def _past_deadline(export: Export, now: datetime | None = None) -> bool:
     return bool(export.deadline_at and (now or timezone.now()) >= export.deadline_at)
 
 
-# --- the portal's queue: at most N in flight per account, first come first served ---
+# --- the portal's queue: at most N in flight per account; interactive exports first, then scheduled ones,
+# each first come first served; scheduled ones hold at most a share of the slots ---
 
 
 def _lock_account(account_id: str) -> None:
@@ -176,18 +177,34 @@ def _lock_account(account_id: str) -> None:
     # SQLite: transactions BEGIN IMMEDIATE (settings), so the writer already holds the database lock.
 
 
+def scheduled_slots() -> int:
+    """How many of an account's running slots scheduled exports may hold at once (at least one, so
+    schedules still run when the share rounds down to nothing)."""
+    limit = settings.SNAPSHOT_MAX_RUNNING_JOBS_PER_ACCOUNT
+    return max(1, min(limit, int(limit * settings.SCHEDULED_MAX_RUNNING_SHARE)))
+
+
 def queue_advance(account_id: str) -> list[str]:
-    """Move the account's oldest waiting exports into its free running slots; returns their ids."""
+    """Move the account's next waiting exports into its free running slots; returns their ids.
+
+    A person's interactive export goes before every waiting scheduled one, so a burst of schedules
+    never leaves a click waiting longer than the first free slot; scheduled exports fill what is
+    left, up to scheduled_slots()."""
     limit = settings.SNAPSHOT_MAX_RUNNING_JOBS_PER_ACCOUNT
     claimed: list[str] = []
     with transaction.atomic():
         _lock_account(account_id)
-        in_flight = Export.objects.filter(aws_account_id=account_id, status__in=Export.IN_FLIGHT).count()
-        if in_flight >= limit:
+        in_flight = Export.objects.filter(aws_account_id=account_id, status__in=Export.IN_FLIGHT)
+        running, running_scheduled = in_flight.count(), in_flight.filter(is_scheduled=True).count()
+        if running >= limit:
             return []
         waiting = Export.objects.filter(aws_account_id=account_id, status=S.PENDING).order_by("created_at", "pk")
+        free = limit - running
+        interactive = list(waiting.filter(is_scheduled=False)[:free])
+        scheduled_free = min(free - len(interactive), scheduled_slots() - running_scheduled)
+        scheduled = list(waiting.filter(is_scheduled=True)[: max(scheduled_free, 0)])
         now = timezone.now()
-        for export in waiting[: limit - in_flight]:
+        for export in interactive + scheduled:
             waited = round((now - export.created_at).total_seconds(), 3)
             if _transition(
                 export,
@@ -201,13 +218,17 @@ def queue_advance(account_id: str) -> list[str]:
 
 
 def queue_position(export: Export) -> int | None:
-    """1 for the next export of its account to start; None once it has left the portal's queue."""
+    """1 for the next export of its account to start; None once it has left the portal's queue.
+
+    The order of queue_advance: every waiting interactive export is ahead of a scheduled one."""
     if export.status != S.PENDING:
         return None
-    ahead = Export.objects.filter(aws_account_id=export.aws_account_id, status=S.PENDING).filter(
-        Q(created_at__lt=export.created_at) | Q(created_at=export.created_at, pk__lt=export.pk)
-    )
-    return ahead.count() + 1
+    earlier = Q(created_at__lt=export.created_at) | Q(created_at=export.created_at, pk__lt=export.pk)
+    if export.is_scheduled:
+        ahead = Q(is_scheduled=False) | (Q(is_scheduled=True) & earlier)
+    else:
+        ahead = Q(is_scheduled=False) & earlier
+    return Export.objects.filter(aws_account_id=export.aws_account_id, status=S.PENDING).filter(ahead).count() + 1
 
 
 # --- calls to QuickSight: every one through the shared quota ---

@@ -125,6 +125,11 @@ def _zone_names() -> frozenset[str]:
     return _ZONES
 
 
+def is_iana_zone(name: str) -> bool:
+    """A name of the IANA database (what a browser's Intl.DateTimeFormat reports), never a path."""
+    return name in _zone_names()
+
+
 def _time(text: str, problems: list[RecurrenceProblem]) -> time | None:
     match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
     if not match:

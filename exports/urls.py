@@ -1,6 +1,6 @@
 from django.urls import path
 
-from exports.views import audit, catalog, exports, form
+from exports.views import audit, catalog, exports, form, schedules
 
 app_name = "exports"
 
@@ -25,6 +25,19 @@ urlpatterns = [
         exports.export_file_download_view,
         name="download_part",
     ),
+    # schedules
+    path("schedules/", schedules.schedule_list, name="schedules"),
+    path("schedules/new/", schedules.schedule_new, name="schedule_new"),
+    path("schedules/new/preview/", schedules.schedule_new_preview, name="schedule_new_preview"),
+    path("schedules/<int:schedule_id>/", schedules.schedule_detail, name="schedule"),
+    path("schedules/<int:schedule_id>/edit/", schedules.schedule_edit, name="schedule_edit"),
+    path("schedules/<int:schedule_id>/edit/preview/", schedules.schedule_edit_preview, name="schedule_edit_preview"),
+    path("schedules/<int:schedule_id>/pause/", schedules.schedule_pause, name="schedule_pause"),
+    path("schedules/<int:schedule_id>/resume/", schedules.schedule_resume, name="schedule_resume"),
+    path("schedules/<int:schedule_id>/run/", schedules.schedule_run_now, name="schedule_run_now"),
+    path("schedules/<int:schedule_id>/delete/", schedules.schedule_delete, name="schedule_delete"),
+    path("schedules/<int:schedule_id>/opt-out/", schedules.schedule_opt_out, name="schedule_opt_out"),
+    path("schedules/<int:schedule_id>/opt-in/", schedules.schedule_opt_in, name="schedule_opt_in"),
     # audit
     path("audit/", audit.audit_history, name="audit"),
     path("audit/history.csv", audit.audit_history_download, {"fmt": "csv"}, name="audit_csv"),

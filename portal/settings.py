@@ -350,6 +350,11 @@ EXPORT_NOT_FOUND_WINDOW_SECONDS = env_float("EXPORT_NOT_FOUND_WINDOW_SECONDS", 3
 # The reconciler re-sends a step only once it is this late, so slow queues do not get duplicates.
 EXPORT_RECONCILE_GRACE_SECONDS = env_float("EXPORT_RECONCILE_GRACE_SECONDS", 10, minimum=0)
 # --- Schedules (exports/schedules.py): limits and how runs fail ---
+# Scheduled exports may hold at most this share of the account's running slots (at least one), so a
+# burst of schedules never leaves an interactive export waiting (exports/jobs.py queue_advance).
+SCHEDULED_MAX_RUNNING_SHARE = env_float("SCHEDULED_MAX_RUNNING_SHARE", 0.5, minimum=0)
+if SCHEDULED_MAX_RUNNING_SHARE > 1:
+    raise ImproperlyConfigured(f"SCHEDULED_MAX_RUNNING_SHARE={SCHEDULED_MAX_RUNNING_SHARE} is above the maximum of 1")
 SCHEDULES_PER_USER = env_int("SCHEDULES_PER_USER", 20, minimum=1)
 SCHEDULE_MAX_RECIPIENTS = env_int("SCHEDULE_MAX_RECIPIENTS", 25, minimum=1)
 # No schedule runs more often than this (wall-clock minutes between two runs).

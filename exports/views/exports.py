@@ -76,7 +76,19 @@ def _detail_context(request, export: Export) -> dict:
         "privileged": privileged,
         "can_download": access.can_download(request.user, export),
         "can_cancel": _may_cancel(request.user, export),
+        "received_schedule": _received_schedule(request.user, export),
     }
+
+
+def _received_schedule(user, export: Export):
+    """The schedule that made this export for the viewer, when someone else owns it: the mail links
+    here and says the recipient can opt out of it."""
+    if export.user_id != user.pk or export.schedule_run_id is None:
+        return None
+    schedule = access.received_schedules(user).filter(runs__exports=export).select_related("owner").first()
+    if schedule is not None:
+        schedule.opted_out = schedule.opt_outs.filter(user=user).exists()
+    return schedule
 
 
 EVENT_WORDS = {

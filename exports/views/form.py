@@ -81,6 +81,7 @@ def _context(request, dashboard, catalog, spec: ExportSpec, *, show_errors: bool
         "request_json": json.dumps(request_json, indent=2, ensure_ascii=False),
         "ready": built.ok,
         "submit_token": forms.submit_token(request.POST),
+        "spec_json": json.dumps(spec.as_json()),  # "Schedule this" carries the spec to the schedule form
     }
 
 
