@@ -8,7 +8,7 @@ COPY . .
 # With production's settings (DEBUG off) collectstatic writes the manifest production reads: with
 # DEBUG on it writes none and every page answers 500. The build holds no secret and serves nothing.
 # tests/test_deploy_replay.py runs this very line.
-RUN DEBUG=false SECRET_KEY=collectstatic-at-build-needs-no-secret QUICKSIGHT_LOCAL_MOUNTED=false python manage.py collectstatic --noinput
+RUN DEBUG=false SECRET_KEY=collectstatic-at-build-needs-no-secret AUDIT_CHAIN_KEY=collectstatic-at-build-writes-no-audit-event QUICKSIGHT_LOCAL_MOUNTED=false python manage.py collectstatic --noinput
 RUN useradd --create-home portal && mkdir -p /data && chown portal /data
 USER portal
 EXPOSE 8000

@@ -17,6 +17,7 @@ class CredentialSafeExceptionReporterFilter(SafeExceptionReporterFilter):
     hidden_settings = re.compile(SafeExceptionReporterFilter.hidden_settings.pattern + "|CREDENTIAL", flags=re.I)
 
     def cleanse_setting(self, key, value):
-        if isinstance(value, str) and _URL_PASSWORD.search(value):
-            return _URL_PASSWORD.sub(rf"\g<user>:{self.cleansed_substitute}@", value)
+        # str(): lazy settings (django-axes's) pass isinstance(str) but are no string to re.
+        if isinstance(value, str) and _URL_PASSWORD.search(str(value)):
+            return _URL_PASSWORD.sub(rf"\g<user>:{self.cleansed_substitute}@", str(value))
         return super().cleanse_setting(key, value)

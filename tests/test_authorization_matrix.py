@@ -14,6 +14,7 @@ import re
 from types import ModuleType
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
@@ -26,6 +27,7 @@ from exports.models import AuditEvent, Export, Grant, RlsTagMapping, S3Destinati
 from tests.factories import make_sales_catalog
 from tests.history_factory import make_export
 
+AXES_MODELS = (AccessAttempt, AccessLog, AccessFailureLog)
 PERSONAS = ("anonymous", "alice", "bob", "carol", "auditor", "admin")
 METHODS = ("GET", "POST")
 
@@ -70,6 +72,19 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
                                            {"GET": (ANON, 302, 404, 404, 404, 302), "POST": (ANON, 405, 405, 405, 405, 405)},  # noqa: E501
     "exports/<uuid:export_id>/files/<int:index>/parts/<int:part>/download":
                                            {"GET": (ANON, 302, 404, 404, 404, 302), "POST": (ANON, 405, 405, 405, 405, 405)},  # noqa: E501
+    # alice's weekly schedule, bob its recipient (he may opt out and in; only alice manages it)
+    "schedules/":                           {"GET": (ANON, 200, 200, 200, 200, 200), "POST": (ANON, 405, 405, 405, 405, 405)},  # noqa: E501
+    "schedules/new/":                       {"GET": (ANON, 404, 404, 404, 404, 404), "POST": (ANON, 404, 404, 404, 404, 404)},  # no spec given  # noqa: E501
+    "schedules/new/preview/":               {"GET": (ANON, 405, 405, 405, 405, 405), "POST": (ANON, 400, 400, 400, 400, 400)},  # no spec given  # noqa: E501
+    "schedules/<int:schedule_id>/":         {"GET": (ANON, 200, 404, 404, 404, 404), "POST": (ANON, 405, 405, 405, 405, 405)},  # noqa: E501
+    "schedules/<int:schedule_id>/edit/":    {"GET": (ANON, 200, 404, 404, 404, 404), "POST": (ANON, 200, 404, 404, 404, 404)},  # noqa: E501
+    "schedules/<int:schedule_id>/edit/preview/": {"GET": (ANON, 405, 405, 405, 405, 405), "POST": (ANON, 400, 404, 404, 404, 404)},  # noqa: E501
+    "schedules/<int:schedule_id>/pause/":   {"GET": (ANON, 405, 405, 405, 405, 405), "POST": (ANON, 302, 404, 404, 404, 404)},  # noqa: E501
+    "schedules/<int:schedule_id>/resume/":  {"GET": (ANON, 405, 405, 405, 405, 405), "POST": (ANON, 302, 404, 404, 404, 404)},  # noqa: E501
+    "schedules/<int:schedule_id>/run/":     {"GET": (ANON, 405, 405, 405, 405, 405), "POST": (ANON, 302, 404, 404, 404, 404)},  # noqa: E501
+    "schedules/<int:schedule_id>/delete/":  {"GET": (ANON, 200, 404, 404, 404, 404), "POST": (ANON, 302, 404, 404, 404, 404)},  # noqa: E501
+    "schedules/<int:schedule_id>/opt-out/": {"GET": (ANON, 405, 405, 405, 405, 405), "POST": (ANON, 404, 302, 404, 404, 404)},  # noqa: E501
+    "schedules/<int:schedule_id>/opt-in/":  {"GET": (ANON, 405, 405, 405, 405, 405), "POST": (ANON, 404, 302, 404, 404, 404)},  # noqa: E501
     # the auditor's history
     "audit/":                              {"GET": (ANON, 403, 403, 403, 200, 200), "POST": (ANON, 405, 405, 405, 405, 405)},  # noqa: E501
     "audit/history.csv":                   {"GET": (ANON, 403, 403, 403, 200, 200), "POST": (ANON, 405, 405, 405, 405, 405)},  # noqa: E501
@@ -98,7 +113,7 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
     "admin/autocomplete/":                               staff(403, 405),  # no app_label/model_name asked
     "admin/jsi18n/":                                     staff(200, 405),
     "admin/r/<path:content_type_id>/<path:object_id>/":  staff(404, 404),  # exports have no public page
-    "admin/^(?P<app_label>auth|exports)/$":              staff(200, 200),
+    "admin/^(?P<app_label>auth|axes|exports)/$":         staff(200, 200),
     "admin/(?P<url>.*)$":                                staff(404, 404),
     "admin/auth/user/<id>/password/":                    staff(200, 200),
 }
@@ -114,6 +129,10 @@ for _model, (_add, _delete, _change_post) in {
     "exports/s3destination": (200, 200, 200),
     "exports/schedule": (403, 200, 403),
     "exports/schedulerun": (403, 403, 403),
+    # django-axes: an admin unlocks a user or an address by deleting its access attempts
+    "axes/accessattempt": (403, 200, 302),
+    "axes/accesslog": (403, 200, 302),
+    "axes/accessfailurelog": (403, 200, 302),
 }.items():
     MATRIX |= {
         f"admin/{_model}/": staff(200, 200),
@@ -141,7 +160,7 @@ def routes(patterns=None, prefix: str = "") -> list[str]:
 # Regular-expression routes, as one concrete path each.
 REGEX_PATHS = {
     "quicksight-local/^.*$": "/quicksight-local/no-such-operation",
-    "admin/^(?P<app_label>auth|exports)/$": "/admin/exports/",
+    "admin/^(?P<app_label>auth|axes|exports)/$": "/admin/exports/",
     "admin/(?P<url>.*)$": "/admin/no-such-page/",
 }
 
@@ -184,11 +203,31 @@ def world(demo_users):
         owner=demo_users["alice"],
         spec={"dashboard": "sales", "files": [{"format": "CSV", "visual": "order-lines"}]},
         rec=recurrence.parse_every("weekly mon 07:00 Europe/Paris", default_timezone="UTC"),
+        recipient_users=[demo_users["bob"]],
+    )
+    # its own schedule for the delete route, so the routes after it still find alice's schedule
+    doomed = schedules.schedule_create(
+        owner=demo_users["alice"],
+        spec={"dashboard": "sales", "files": [{"format": "CSV", "visual": "order-lines"}]},
+        rec=recurrence.parse_every("daily 07:00 Europe/Paris", default_timezone="UTC"),
     )
     run = ScheduleRun.objects.create(
         schedule=schedule, scheduled_for=schedule.next_run_at, claimed_at=schedule.next_run_at
     )
-    return {"users": demo_users, "sales": sales, "export": export, "schedule": schedule, "run": run}
+    # mallory's failed sign-ins, as django-axes keeps them (an admin unlocks by deleting them)
+    axes = {model: model.objects.create(username="mallory", ip_address="127.0.0.9") for model in AXES_MODELS[1:]}
+    axes[AccessAttempt] = AccessAttempt.objects.create(
+        username="mallory", ip_address="127.0.0.9", failures_since_start=5
+    )
+    return {
+        "users": demo_users,
+        "sales": sales,
+        "export": export,
+        "schedule": schedule,
+        "run": run,
+        "axes": axes,
+        "doomed": doomed,
+    }
 
 
 def _objects(world) -> dict[str, object]:
@@ -205,6 +244,9 @@ def _objects(world) -> dict[str, object]:
         "exports/rlstagmapping": RlsTagMapping.objects.get(user=alice),
         "exports/s3destination": S3Destination.objects.get(name="Finance bucket"),
         "exports/schedule": world["schedule"],
+        "axes/accessattempt": world["axes"][AccessAttempt],
+        "axes/accesslog": world["axes"][AccessLog],
+        "axes/accessfailurelog": world["axes"][AccessFailureLog],
         "exports/schedulerun": world["run"],
     }
 
@@ -214,12 +256,13 @@ def concrete(route: str, world) -> str:
     if route in REGEX_PATHS:
         return REGEX_PATHS[route]
     export = world["export"]
-    model = re.match(r"admin/(auth|exports)/(\w+)/", route)
+    model = re.match(r"admin/(auth|axes|exports)/(\w+)/", route)
     values = {
         "dashboard_id": "sales",
         "export_id": str(export.pk),
         "index": "0",
         "part": "0",
+        "schedule_id": str(world["doomed" if route.endswith("/delete/") else "schedule"].pk),
         "account_id": "111122223333",
         "dataset_id": "orders",
         "job_id": export.snapshot_job_id,

@@ -91,6 +91,7 @@ def production_env(tmp_path: Path, database_url: str | None, port: int) -> dict[
     env = image_env(tmp_path) | {
         "DEBUG": "false",
         "SECRET_KEY": "replay-Zq8#vN2!kL5$wR9@tY3&uI7^oP1*aS4(dF6)gH0-jK2+lX5=cB8nM3",
+        "AUDIT_CHAIN_KEY": "replay-audit-key-Hq4#Tz8!Wm2$Lr6@Yb9&Kc3^Np7*",
         "ALLOWED_HOSTS": HOST,
         "PORTAL_BASE_URL": f"https://{HOST}",
         "BEHIND_TLS_PROXY": "true",

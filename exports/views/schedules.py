@@ -20,7 +20,7 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from exports import access, forms, recurrence, schedules
@@ -55,6 +55,7 @@ def when_words(moment: datetime, zone: ZoneInfo | None = None) -> str:
 
 
 @login_required
+@require_GET
 def schedule_list(request):
     last = ScheduleRun.objects.filter(schedule=OuterRef("pk")).order_by("-scheduled_for")
     owned = (
@@ -88,6 +89,7 @@ def _row(schedule: Schedule, zone: ZoneInfo) -> Schedule:
 
 
 @login_required
+@require_GET
 def schedule_detail(request, schedule_id: int):
     zone = viewer_zone(request)
     schedule = _row(access.get_schedule_for_owner(request.user, schedule_id), zone)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import sys
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from exports import recurrence, schedules
-from exports.management.commands.build_snapshot_request import EXIT_INVALID
-from exports.management.commands.build_snapshot_request import Command as BuildCommand
+from exports.management.commands.build_snapshot_request import EXIT_INVALID, spec_or_exit, user_or_exit
 from exports.models import Schedule
 
 
@@ -37,12 +35,8 @@ class Command(BaseCommand):
         parser.add_argument("spec", help="Path to a JSON spec, or - to read it from stdin.")
 
     def handle(self, *args, user: str, spec: str, **options):
-        User = get_user_model()
-        try:
-            owner = User.objects.get(username=user)
-        except User.DoesNotExist:
-            raise CommandError(f"--user: no user {user!r}") from None
-        data = BuildCommand(stdout=self.stdout)._read(spec)
+        owner = user_or_exit(user)
+        data = spec_or_exit(spec, self.stdout)
         problems: list = []
         rec = None
         every, cron, tz = options.get("every"), options.get("cron"), options.get("tz")
