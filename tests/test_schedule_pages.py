@@ -373,6 +373,6 @@ def test_hostile_input_gets_words_not_a_server_error(client, sales, alice):
     )
     body = words(response)
     assert response.status_code == 200 and not Schedule.objects.exists()
-    assert "Recipients: no user or group 'nobody' [recipient-exists]" in body
+    assert "Recipients: no user 'nobody' [recipient-exists]" in body
     assert "Time zone: 'Europe/Nowhere' is not an IANA time zone (e.g. Europe/Paris) [timezone-iana]" in body
     assert "Cron expression: '0 7 * *' is not a cron expression of 5 fields" in body
