@@ -20,7 +20,8 @@ import json, os, sys, time
 import django
 django.setup()
 from exports import quota
-start_at, stop_at = float(sys.argv[1]), float(sys.argv[2])
+print("ready", flush=True)
+start_at, stop_at = map(float, sys.stdin.readline().split())
 while time.time() < start_at:
     time.sleep(0.001)
 granted = []
@@ -47,10 +48,22 @@ def grants_from_processes(redis_url: str | None, var_dir: str, processes: int = 
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
-    start_at = time.time() + 4  # after every interpreter has imported Django
-    argv = [sys.executable, "-c", HAMMER, str(start_at), str(start_at + seconds)]
-    procs = [subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) for _ in range(processes)]
-    outputs = [proc.communicate(timeout=30)[0] for proc in procs]
+    argv = [sys.executable, "-c", HAMMER]
+    procs = [
+        subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
+    # The window opens once every interpreter has imported Django (slow on a loaded machine), so
+    # all of them hammer the bucket for the whole window.
+    assert all(proc.stdout.readline().strip() == "ready" for proc in procs)
+    start_at = time.time() + 0.5
+    for proc in procs:
+        proc.stdin.write(f"{start_at} {start_at + seconds}\n")
+        proc.stdin.close()
+    outputs = [proc.stdout.read() for proc in procs]
+    for proc in procs:
+        proc.wait(timeout=30)
+    assert all(json.loads(out) for out in outputs), "every process got tokens in the window"
     assert all(proc.returncode == 0 for proc in procs), outputs
     return [stamp for out in outputs for stamp in json.loads(out)]
 
