@@ -305,3 +305,12 @@ def test_the_docs_page_uses_only_the_portals_own_static_files():
     html = Client().get("/api/v1/docs").content.decode()
     assert "/static/ninja/swagger-ui-bundle" in html
     assert "cdn" not in html.lower() and "https://" not in html
+
+
+def test_an_auditors_token_reads_alices_export_but_cannot_download_it(alice, audra, sales, settings):
+    settings.AUDITORS_CAN_DOWNLOAD = False
+    export = finished_export(alice, sales)
+    client = bearer(audra)
+    assert client.get(f"/api/v1/exports/{export.pk}").status_code == 200  # as on the pages
+    assert client.get(f"/api/v1/exports/{export.pk}/files/0/download").status_code == 404
+    assert client.post(f"/api/v1/exports/{export.pk}/cancel").status_code == 404

@@ -38,7 +38,7 @@ from exports.api.schemas import (
     ValidationOut,
 )
 from exports.downloads import DownloadUnavailable, export_file_download
-from exports.models import Export, ExportFile, Schedule
+from exports.models import DashboardParameter, Export, ExportFile, Schedule
 from exports.quota import LimitReached
 from exports.snapshot import SnapshotRequestInvalid, build_request, load_spec, parse_spec, redact
 
@@ -154,8 +154,6 @@ def dashboards(request):
 
 
 def _live_parameters(dashboard_pks: list[int]):
-    from exports.models import DashboardParameter
-
     return DashboardParameter.objects.filter(dashboard_id__in=dashboard_pks, is_stale=False).order_by("name")
 
 
