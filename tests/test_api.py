@@ -110,8 +110,16 @@ def test_token_problems_name_each_field_and_rule(alice):
     }
 
 
-def test_over_the_token_rate_limit_gets_429_with_retry_after(alice, sales, settings):
-    settings.API_TOKEN_REQUESTS_PER_MINUTE = 2
+@pytest.fixture
+def shared_buckets(settings, redis_url):
+    """Limits in a real (flushed) Redis, as every web process shares them, and no bucket of an
+    earlier run (token and user ids repeat between test databases)."""
+    settings.REDIS_URL = redis_url
+    return settings
+
+
+def test_over_the_token_rate_limit_gets_429_with_retry_after(alice, sales, shared_buckets):
+    shared_buckets.API_TOKEN_REQUESTS_PER_MINUTE = 2
     client = bearer(alice)
     assert [client.get("/api/v1/exports").status_code for _ in range(2)] == [200, 200]
     response = client.get("/api/v1/exports")
@@ -141,6 +149,17 @@ def test_reads_are_audited_once_a_minute_and_writes_every_time(alice, sales):
 
 
 # --- exports ---
+
+
+def test_over_the_submission_limit_gets_429_naming_it_and_creates_nothing(alice, sales, shared_buckets):
+    shared_buckets.EXPORT_SUBMISSIONS_PER_HOUR = 1
+    client = bearer(alice)
+    assert client.post("/api/v1/exports", CSV_SPEC, content_type="application/json").status_code == 201
+    refused = client.post("/api/v1/exports", CSV_SPEC, content_type="application/json")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 60
+    assert "limit of 1 export submissions per hour" in refused.json()["detail"]
+    assert Export.objects.count() == 1
+    assert AuditEvent.objects.filter(action="limit.refused").count() == 1
 
 
 def test_validate_answers_the_forms_problems_as_problem_details(alice, sales):
