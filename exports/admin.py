@@ -378,4 +378,5 @@ class S3DestinationAdmin(AuditedAdmin):
         return super().get_queryset(request).prefetch_related("allowed_groups")
 
 
+import exports.admin_tokens  # noqa: E402, F401  (registers the API tokens admin)
 from exports import admin_schedules  # noqa: E402, F401  (registers the schedules admin)

@@ -525,3 +525,28 @@ class ScheduleRunRecipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {'export ' + str(self.export_id) if self.export_id else self.skip_reason}"
+
+
+class ApiToken(models.Model):
+    """A personal access token for the JSON API. Only a SHA-256 of the secret is kept: the token is
+    shown once, at creation; `prefix` (not secret) finds the row and tells tokens apart in lists."""
+
+    SCOPES = ("exports:read", "exports:write", "schedules")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_sha256 = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # The last request that wrote an `api.used` event: reads are audited at most once a minute per token.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…) of {self.user}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from exports.views import audit, catalog, exports, form, schedules
+from exports.views import audit, catalog, exports, form, schedules, tokens
 
 app_name = "exports"
 
@@ -38,6 +38,9 @@ urlpatterns = [
     path("schedules/<int:schedule_id>/delete/", schedules.schedule_delete, name="schedule_delete"),
     path("schedules/<int:schedule_id>/opt-out/", schedules.schedule_opt_out, name="schedule_opt_out"),
     path("schedules/<int:schedule_id>/opt-in/", schedules.schedule_opt_in, name="schedule_opt_in"),
+    # API tokens
+    path("tokens/", tokens.token_list, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
     # audit
     path("audit/", audit.audit_history, name="audit"),
     path("audit/history.csv", audit.audit_history_download, {"fmt": "csv"}, name="audit_csv"),

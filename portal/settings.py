@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "ninja",  # the API docs page's templates and vendored Swagger UI (no CDN)
     "exports",
     "quicksight_local",
 ]
@@ -378,6 +379,8 @@ QUICKSIGHT_USER_CALLS_PER_SECOND = env_float("QUICKSIGHT_USER_CALLS_PER_SECOND",
 # Per-person limits, shared by every web process (exports/quota.py): refused with 429 and audited.
 EXPORT_SUBMISSIONS_PER_HOUR = env_int("EXPORT_SUBMISSIONS_PER_HOUR", 30, minimum=1)
 DOWNLOADS_PER_MINUTE = env_int("DOWNLOADS_PER_MINUTE", 30, minimum=1)
+# Requests per minute one API token may make (exports/tokens.py), shared by every process; above it 429.
+API_TOKEN_REQUESTS_PER_MINUTE = env_int("API_TOKEN_REQUESTS_PER_MINUTE", 120, minimum=1)
 AUDITORS_CAN_DOWNLOAD = env_bool("AUDITORS_CAN_DOWNLOAD", default=False)
 ARCHIVE_EXPORTS = env_bool("ARCHIVE_EXPORTS", default=False)
 

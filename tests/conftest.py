@@ -42,6 +42,7 @@ def generous_user_limits(settings):
     """Per-person limits (exports/quota.py) live in Redis or var/ and outlast a test (and a test
     database, whose user ids repeat): only the tests of those limits set real ones."""
     settings.EXPORT_SUBMISSIONS_PER_HOUR = settings.DOWNLOADS_PER_MINUTE = 1_000_000
+    settings.API_TOKEN_REQUESTS_PER_MINUTE = 1_000_000
 
 
 @pytest.fixture

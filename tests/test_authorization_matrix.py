@@ -22,7 +22,7 @@ from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, path
 
-from exports import audit, recurrence, schedules
+from exports import audit, recurrence, schedules, tokens
 from exports.models import AuditEvent, Export, Grant, RlsTagMapping, S3Destination, ScheduleRun, Sheet
 from tests.factories import make_sales_catalog
 from tests.history_factory import make_export
@@ -85,6 +85,25 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
     "schedules/<int:schedule_id>/delete/":  {"GET": (ANON, 200, 404, 404, 404, 404), "POST": (ANON, 302, 404, 404, 404, 404)},  # noqa: E501
     "schedules/<int:schedule_id>/opt-out/": {"GET": (ANON, 405, 405, 405, 405, 405), "POST": (ANON, 404, 302, 404, 404, 404)},  # noqa: E501
     "schedules/<int:schedule_id>/opt-in/":  {"GET": (ANON, 405, 405, 405, 405, 405), "POST": (ANON, 404, 302, 404, 404, 404)},  # noqa: E501
+    # API tokens: each person's own (alice's token here; admins revoke others' in the admin)
+    "tokens/":                             {"GET": (ANON, 200, 200, 200, 200, 200), "POST": (ANON, 400, 400, 400, 400, 400)},  # no name given  # noqa: E501
+    "tokens/<int:token_id>/revoke/":       {"GET": (ANON, 405, 405, 405, 405, 405), "POST": (ANON, 302, 404, 404, 404, 404)},  # noqa: E501
+    # the JSON API: only a bearer token authenticates, so a session alone gets 401 (no CSRF exposure);
+    # the document and its docs page are public; a method a route does not serve is 405 first
+    "api/v1/":                             anyone(404, 404),
+    "api/v1/openapi.json":                 anyone(200, 405),
+    "api/v1/docs":                         anyone(200, 405),
+    "api/v1/dashboards":                   anyone(401, 405),
+    "api/v1/exports/validate":             anyone(405, 401),
+    "api/v1/exports":                      anyone(401, 401),
+    "api/v1/exports/<uuidstr:export_id>":  anyone(401, 405),
+    "api/v1/exports/<uuidstr:export_id>/cancel": anyone(405, 401),
+    "api/v1/exports/<uuidstr:export_id>/files/<int:index>/download": anyone(401, 405),
+    "api/v1/schedules":                    anyone(401, 401),
+    "api/v1/schedules/<int:schedule_id>":  anyone(401, 405),
+    "api/v1/schedules/<int:schedule_id>/pause": anyone(405, 401),
+    "api/v1/schedules/<int:schedule_id>/resume": anyone(405, 401),
+    "api/v1/schedules/<int:schedule_id>/runs": anyone(401, 405),
     # the auditor's history
     "audit/":                              {"GET": (ANON, 403, 403, 403, 200, 200), "POST": (ANON, 405, 405, 405, 405, 405)},  # noqa: E501
     "audit/history.csv":                   {"GET": (ANON, 403, 403, 403, 200, 200), "POST": (ANON, 405, 405, 405, 405, 405)},  # noqa: E501
@@ -129,6 +148,7 @@ for _model, (_add, _delete, _change_post) in {
     "exports/s3destination": (200, 200, 200),
     "exports/schedule": (403, 200, 403),
     "exports/schedulerun": (403, 403, 403),
+    "exports/apitoken": (403, 403, 403),  # revoked with an action, never edited or deleted
     # django-axes: an admin unlocks a user or an address by deleting its access attempts
     "axes/accessattempt": (403, 200, 302),
     "axes/accesslog": (403, 200, 302),
@@ -227,6 +247,7 @@ def world(demo_users):
         "run": run,
         "axes": axes,
         "doomed": doomed,
+        "token": tokens.token_create(user=demo_users["alice"], name="script", scopes=["exports:read"])[0],
     }
 
 
@@ -248,6 +269,7 @@ def _objects(world) -> dict[str, object]:
         "axes/accesslog": world["axes"][AccessLog],
         "axes/accessfailurelog": world["axes"][AccessFailureLog],
         "exports/schedulerun": world["run"],
+        "exports/apitoken": world["token"],
     }
 
 
@@ -270,6 +292,7 @@ def concrete(route: str, world) -> str:
         "filename": "a.pdf",
         "content_type_id": str(ContentType.objects.get_for_model(Export).pk),
         "id": str(world["users"]["alice"].pk),
+        "token_id": str(world["token"].pk),
         "object_id": str(_objects(world)[f"{model[1]}/{model[2]}"].pk) if model else str(export.pk),
     }
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], route)
