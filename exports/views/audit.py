@@ -82,7 +82,7 @@ def _stream(*, filters: dict[str, Any], fmt: str) -> StreamingHttpResponse:
     return response
 
 
-def _filter_errors(form: forms.Form) -> list[str]:
+def _filter_errors(form: forms.HistoryFilter) -> list[str]:
     """A refused filter form in words, one "field: message" a line (for a 400 that names the field)."""
     return [f"{name}: {message}" for name, messages in form.errors.items() for message in messages]
 
