@@ -1,13 +1,22 @@
-"""Who may see what. Views ask here; anything not allowed is a 404, never a 403 that leaks existence."""
+"""Who may see what. Views ask here; anything not allowed is NotFound (a 404, never a 403 that leaks existence)."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
-from django.http import Http404
-from django.shortcuts import get_object_or_404
+from django.db.models import Model, Q, QuerySet
 
 from exports.models import Dashboard, Export, S3Destination, Schedule
+
+
+class NotFound(Exception):
+    """No such object, or not one this user may see: the two must look alike (views answer 404)."""
+
+
+def _get[M: Model](objects: QuerySet[M], message: str, **lookup) -> M:
+    try:
+        return objects.get(**lookup)
+    except objects.model.DoesNotExist:
+        raise NotFound(message) from None
 
 
 def is_auditor(user) -> bool:
@@ -16,6 +25,11 @@ def is_auditor(user) -> bool:
 
 def is_admin(user) -> bool:
     return user.is_authenticated and user.is_superuser
+
+
+def sees_everything(user) -> bool:
+    """Auditors and admins: every export, the RLS tag values sent, the history and the audit log."""
+    return is_auditor(user) or is_admin(user)
 
 
 def granted_dashboards(user) -> QuerySet[Dashboard]:
@@ -33,7 +47,7 @@ def get_dashboard_for_user(user, dashboard_id: str) -> Dashboard:
     # share one, answer the same one every time (by account, then region) rather than fail.
     dashboard = granted_dashboards(user).filter(dashboard_id=dashboard_id).order_by("aws_account_id", "region").first()
     if dashboard is None:
-        raise Http404("No such dashboard, or it is not shared with you.")
+        raise NotFound("No such dashboard, or it is not shared with you.")
     return dashboard
 
 
@@ -47,14 +61,14 @@ def allowed_destinations(user, dashboard: Dashboard) -> QuerySet[S3Destination]:
 
 
 def visible_exports(user) -> QuerySet[Export]:
-    if is_admin(user) or is_auditor(user):
+    if sees_everything(user):
         return Export.objects.all()
     return Export.objects.filter(user=user)
 
 
 def get_export_for_user(user, export_id) -> Export:
     """The requester sees their own exports; admins and auditors see all."""
-    return get_object_or_404(visible_exports(user), pk=export_id)
+    return _get(visible_exports(user), "No such export.", pk=export_id)
 
 
 def can_download(user, export: Export) -> bool:
@@ -71,7 +85,7 @@ def owned_schedules(user) -> QuerySet[Schedule]:
 
 
 def get_schedule_for_owner(user, schedule_id) -> Schedule:
-    return get_object_or_404(owned_schedules(user).select_related("dashboard", "owner"), pk=schedule_id)
+    return _get(owned_schedules(user).select_related("dashboard", "owner"), "No such schedule.", pk=schedule_id)
 
 
 def received_schedules(user) -> QuerySet[Schedule]:
@@ -84,4 +98,4 @@ def received_schedules(user) -> QuerySet[Schedule]:
 
 
 def get_received_schedule(user, schedule_id) -> Schedule:
-    return get_object_or_404(received_schedules(user).select_related("dashboard", "owner"), pk=schedule_id)
+    return _get(received_schedules(user).select_related("dashboard", "owner"), "No such schedule.", pk=schedule_id)

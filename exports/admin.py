@@ -36,6 +36,7 @@ from exports.models import (
 from exports.rls import data_set_rules, effective_identity, export_blocker, unreadable_data_sets
 from exports.rls_rules import describe_groups
 from exports.sync import sync_dashboards
+from exports.views.http import client_address
 
 SYNCED_DASHBOARD_FIELDS = (
     "name",
@@ -303,7 +304,7 @@ class AuditedAdmin(admin.ModelAdmin):
             actor=request.user,
             target=obj,
             data={"before": before, "after": after},
-            ip_address=request.META.get("REMOTE_ADDR") or None,
+            ip_address=client_address(request),
         )
 
     def save_model(self, request, obj, form, change) -> None:

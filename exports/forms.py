@@ -1,4 +1,5 @@
-"""The export form's state: POSTed fields <-> an ExportSpec, the buttons' actions, and what the template shows.
+"""The export form's state: POSTed fields <-> an ExportSpec, the buttons' actions, and what the template shows;
+the schedule form; the filters of My exports and the history.
 
 Everything the user chose travels in the form's own fields; RLS tags never do: the request is
 always rebuilt on the server by exports.snapshot.
@@ -8,10 +9,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
+from django import forms
 from django.http import QueryDict
 
+from exports.models import Dashboard, Export, ExportFile
 from exports.recurrence import LAST_DAY, Recurrence, RecurrenceInvalid
 from exports.recurrence import build as build_recurrence
 from exports.snapshot import (
@@ -441,3 +444,46 @@ class SchedulePageProblem:
     field: str
     rule: str
     message: str
+
+
+# --- filters of My exports and the history (the selectors: exports.history.apply_filters) ---
+
+
+class MyExportsFilter(forms.Form):
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Export.Status.choices])
+    dashboard = forms.ModelChoiceField(required=False, queryset=Dashboard.objects.none(), empty_label="Any dashboard")
+    format = forms.ChoiceField(required=False, choices=[("", "Any format"), *ExportFile.Format.choices])
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dashboard"].queryset = Dashboard.objects.filter(exports__user=user).distinct().order_by("name")
+
+
+# One day short of date's own range: a day's start and end in any time zone stay representable
+# (date.max + 1 day, or year 1 at +01:00 in UTC, raise OverflowError).
+FIRST_FILTER_DAY, LAST_FILTER_DAY = date.min + timedelta(days=1), date.max - timedelta(days=1)
+
+
+class DayField(forms.DateField):
+    def validate(self, value):
+        super().validate(value)
+        if value and not FIRST_FILTER_DAY <= value <= LAST_FILTER_DAY:
+            raise forms.ValidationError(f"Give a date from {FIRST_FILTER_DAY} to {LAST_FILTER_DAY}.", code="date-range")
+
+
+class HistoryFilter(forms.Form):
+    user = forms.CharField(required=False, label="User", help_text="Username")
+    dashboard = forms.ModelChoiceField(
+        required=False, queryset=Dashboard.objects.order_by("name"), empty_label="Any dashboard"
+    )
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Export.Status.choices])
+    format = forms.ChoiceField(required=False, choices=[("", "Any format"), *ExportFile.Format.choices])
+    date_from = DayField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = DayField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    q = forms.CharField(required=False, label="Search", help_text="Job id, request id, ARN, error, dashboard")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "To must be on or after From.")
+        return data

@@ -1,7 +1,8 @@
-"""Reading exports back: list selectors with filters, the request in words, and the streamed history.
+"""Reading exports back: list selectors with filters, the request in words, and the history as lines.
 
 Selectors here run a fixed number of queries per page (select_related, one prefetch, subquery
-annotations), and the history export walks rows with .iterator() so memory stays flat.
+annotations), and the history export walks rows with .iterator() so memory stays flat. No HTTP
+here: the views page, stream and validate the filters (exports.forms) around these.
 """
 
 from __future__ import annotations
@@ -10,16 +11,13 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from itertools import islice
 from typing import Any
 
-from django import forms
-from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value
 from django.db.models.functions import Cast, Coalesce
-from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from exports.models import AuditEvent, Dashboard, Export, ExportFile, Sheet, Visual
@@ -182,15 +180,6 @@ def list_rows(exports: QuerySet[Export]) -> QuerySet[Export]:
     return with_queue_position(exports.select_related("dashboard", "user").prefetch_related(files))
 
 
-def export_page(request, exports: QuerySet[Export], *, per_page: int) -> dict:
-    """One decorated page of exports, and the query string its page links keep (filters, no page)."""
-    page = Paginator(exports, per_page).get_page(request.GET.get("page"))
-    page.object_list = decorate(page.object_list)
-    query = request.GET.copy()
-    query.pop("page", None)
-    return {"page": page, "query": query.urlencode()}
-
-
 def decorate(exports: Iterable[Export]) -> list[Export]:
     """Attach what the row partial shows; no queries (the rows came from list_rows)."""
     rows = list(exports)
@@ -224,47 +213,7 @@ def decorate_one(export: Export) -> Export:
     return decorate([export])[0]
 
 
-# --- filters ---
-
-
-class MyExportsFilter(forms.Form):
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Export.Status.choices])
-    dashboard = forms.ModelChoiceField(required=False, queryset=Dashboard.objects.none(), empty_label="Any dashboard")
-    format = forms.ChoiceField(required=False, choices=[("", "Any format"), *ExportFile.Format.choices])
-
-    def __init__(self, *args, user=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["dashboard"].queryset = Dashboard.objects.filter(exports__user=user).distinct().order_by("name")
-
-
-# One day short of date's own range: a day's start and end in any time zone stay representable
-# (date.max + 1 day, or year 1 at +01:00 in UTC, raise OverflowError).
-FIRST_DAY, LAST_DAY = date.min + timedelta(days=1), date.max - timedelta(days=1)
-
-
-class DayField(forms.DateField):
-    def validate(self, value):
-        super().validate(value)
-        if value and not FIRST_DAY <= value <= LAST_DAY:
-            raise forms.ValidationError(f"Give a date from {FIRST_DAY} to {LAST_DAY}.", code="date-range")
-
-
-class HistoryFilter(forms.Form):
-    user = forms.CharField(required=False, label="User", help_text="Username")
-    dashboard = forms.ModelChoiceField(
-        required=False, queryset=Dashboard.objects.order_by("name"), empty_label="Any dashboard"
-    )
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Export.Status.choices])
-    format = forms.ChoiceField(required=False, choices=[("", "Any format"), *ExportFile.Format.choices])
-    date_from = DayField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = DayField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    q = forms.CharField(required=False, label="Search", help_text="Job id, request id, ARN, error, dashboard")
-
-    def clean(self):
-        data = super().clean()
-        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            self.add_error("date_to", "To must be on or after From.")
-        return data
+# --- filters (their forms: exports.forms) ---
 
 
 def apply_filters(exports: QuerySet[Export], data: dict[str, Any]) -> QuerySet[Export]:
@@ -441,25 +390,6 @@ def history_csv_lines(filters: dict[str, Any]) -> Iterator[str]:
 def history_jsonl_lines(filters: dict[str, Any]) -> Iterator[str]:
     for record in _iter_records(filters):
         yield json.dumps(record, sort_keys=True, cls=DjangoJSONEncoder) + "\n"
-
-
-def history_stream_response(*, filters: dict[str, Any], fmt: str) -> StreamingHttpResponse:
-    """The filtered history as a download that never holds more than one chunk of rows."""
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    if fmt == "csv":
-        response = StreamingHttpResponse(history_csv_lines(filters), content_type="text/csv; charset=utf-8")
-        filename = f"export-history-{stamp}.csv"
-    else:
-        response = StreamingHttpResponse(history_jsonl_lines(filters), content_type="application/jsonl; charset=utf-8")
-        filename = f"export-history-{stamp}.jsonl"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def filter_errors(form: forms.Form) -> list[str]:
-    """A refused filter form in words, one "field: message" a line (for a 400 that names the field)."""
-    return [f"{name}: {message}" for name, messages in form.errors.items() for message in messages]
 
 
 def filters_for_audit(data: dict[str, Any]) -> dict[str, Any]:

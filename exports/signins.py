@@ -16,15 +16,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from exports import audit
+from exports.views.http import client_address
 
 LOGIN_FAILED_ACTION = "auth.login_failed"
 LOCKED_OUT_ACTION = "auth.locked_out"
 USERNAME_MAX = 150  # Django's username length: anything longer is not a username of ours
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    """The address a request is counted under: REMOTE_ADDR, as in every other view of the portal."""
-    return (request.META.get("REMOTE_ADDR") or None) if request is not None else None
 
 
 def _username(credentials: dict | None) -> str:
@@ -35,7 +31,7 @@ def _username(credentials: dict | None) -> str:
 def record_login_failed(sender, credentials: dict | None = None, request: HttpRequest | None = None, **kwargs) -> None:
     """Django's user_login_failed: one audit event per failed attempt (locked-out attempts included)."""
     with transaction.atomic():
-        audit.record(LOGIN_FAILED_ACTION, data={"username": _username(credentials)}, ip_address=client_ip(request))
+        audit.record(LOGIN_FAILED_ACTION, data={"username": _username(credentials)}, ip_address=client_address(request))
 
 
 def record_locked_out(sender, request: HttpRequest | None = None, username: str | None = None, **kwargs) -> None:
@@ -44,7 +40,7 @@ def record_locked_out(sender, request: HttpRequest | None = None, username: str 
         audit.record(
             LOCKED_OUT_ACTION,
             data={"username": _username({"username": username}), "failure_limit": settings.AXES_FAILURE_LIMIT},
-            ip_address=client_ip(request),
+            ip_address=client_address(request),
         )
 
 

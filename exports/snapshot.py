@@ -637,42 +637,71 @@ def _word(violation: Violation, paths: _Paths, catalog: Catalog) -> Problem:
     return Problem(field_name, violation.rule, _business_message(violation, catalog))
 
 
-def _count(message: str) -> str:
-    match = re.search(r"\(it has (\d+)\)", message)
-    return f" (this one has {match[1]})" if match else ""
+# Words for the rules a spec cannot break on its own (the builder or the admin's validation stands
+# before them): should one fire, it reads as the portal's fault, not the user's.
+_NOT_YOURS = "the portal built a request QuickSight would refuse; ask an administrator"
+_WORDS: dict[str, str] = {
+    "account-id-format": _NOT_YOURS,
+    "id-format": _NOT_YOURS,
+    "user-configuration-required": _NOT_YOURS,
+    "one-anonymous-user": _NOT_YOURS,
+    "rls-tag-count": "your RLS identity holds {count} tags, more than QuickSight's {limit}; ask an administrator",
+    "rls-tag-key-length": "one of your RLS tag keys is empty or too long; ask an administrator",
+    "rls-tag-value-length": "one of your RLS tag values is empty or too long; ask an administrator",
+    "rls-tag-key-unique": "your RLS tag {key} is mapped {count} times; ask an administrator",
+    "one-file-per-group": _NOT_YOURS,
+    "format-type": "choose PDF, Excel or CSV",
+    "pdf-one-sheet": "a PDF prints exactly one sheet{this_one}",
+    "pdf-all-visuals": "a PDF prints a whole sheet",
+    "pdf-no-visual-ids": "a PDF prints a whole sheet",
+    "csv-one-sheet": "a CSV holds one table or pivot table",
+    "csv-selected-visuals": _NOT_YOURS,
+    "csv-one-visual": "a CSV holds exactly one table or pivot table{this_one}",
+    "excel-sheet-count": "an Excel workbook takes 1 to {limit} sheets (it has {count})",
+    "excel-selected-visuals": _NOT_YOURS,
+    "excel-visual-ids": "choose 1 to 5 tables or pivot tables",
+    "excel-visual-cap": "an Excel workbook holds at most {limit} tables{this_one}",
+    "excel-sheet-once": _NOT_YOURS,
+    "excel-visual-once": "each table can be a worksheet only once",
+    "sheet-exists": "this sheet is not on the dashboard (any more)",
+    "visual-exists": "this visual is not on the dashboard (any more)",
+    "parameter-count": "at most {limit} parameters of one type{this_one}",
+    "parameter-declared": "the dashboard declares no parameter {name!r}",
+    "parameter-type": _NOT_YOURS,
+    "parameter-values": "give a value, or leave it empty to use the dashboard's default",
+    "parameter-single-value": "takes one value{this_one}",
+    "parameter-value-type": "{value!r} is not a {type_word} value",
+    "parameter-once": "give {name!r} once",
+    "one-destination": "choose one destination",
+    "bucket-field-required": (
+        "this destination lacks a bucket name, prefix or region; ask an administrator to complete it"
+    ),
+}
 
 
 def _business_message(violation: Violation, catalog: Catalog) -> str:
-    rule, message = violation.rule, violation.message
+    """A broken rule in the words of the person who filled the form, made from the rule's id and values.
+
+    Never from the rule's own message: that is the API's English, and rewording it must not change
+    what users read.
+    """
+    rule, values = violation.rule, violation.values
+    this_one = f" (this one has {values['count']})" if "count" in values else ""
     if rule == "file-group-count":
-        if "(it has 0)" in message:
+        if values["count"] == 0:
             return "add at least one file: a PDF, an Excel workbook or a CSV"
-        return f"an export holds at most {snapshot_rules.MAX_FILE_GROUPS} files{_count(message)}"
+        return f"an export holds at most {values['limit']} files{this_one}"
     if rule in ("pdf-cap", "excel-cap", "csv-cap"):
-        fmt = rule.split("-")[0].upper()
-        cap = snapshot_rules.FORMAT_CAPS[fmt]
-        what = {"PDF": "one PDF", "EXCEL": "one Excel workbook", "CSV": f"{cap} CSV files"}[fmt]
-        return f"an export holds at most {what}{_count(message)}"
-    if rule == "excel-visual-cap":
-        return f"an Excel workbook holds at most {snapshot_rules.MAX_EXCEL_VISUALS} tables{_count(message)}"
-    if rule == "excel-visual-once":
-        return "each table can be a worksheet only once"
-    if rule == "sheet-exists":
-        return "this sheet is not on the dashboard (any more)"
+        cap = values["limit"]
+        what = {"PDF": "one PDF", "EXCEL": "one Excel workbook", "CSV": f"{cap} CSV files"}[values["format"]]
+        return f"an export holds at most {what}{this_one}"
     if rule == "visual-tabular":
-        visual_id = re.search(r"visual '([^']*)'", message)
-        visual = catalog.visual(visual_id[1]) if visual_id else None
+        visual = catalog.visual(str(values["visual_id"]))
         name = f"{visual.title!r} is a {visual.kind}" if visual else "that visual is a chart"
         return f"{name}; CSV and Excel export only tables and pivot tables"
-    if rule == "parameter-single-value":
-        return f"takes one value{_count(message)}"
-    if rule == "parameter-values":
-        return "give a value, or leave it empty to use the dashboard's default"
-    if rule == "bucket-field-required":
-        return "this destination lacks a bucket name, prefix or region; ask an administrator to complete it"
     if rule == "bucket-region":
         return f"this destination's bucket is not in {catalog.dashboard.region}, the dashboard's region"
-    return message
+    return _WORDS.get(rule, _NOT_YOURS).format_map({**values, "this_one": this_one})
 
 
 # --- JSON for Export.request and the AWS CLI, and what business users may see of it ---

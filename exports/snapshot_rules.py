@@ -3,6 +3,10 @@
 The contract is shared/reference/start_dashboard_snapshot_job.txt: where it is stricter than
 botocore's model (6 file groups, not 7; UserConfiguration required), the reference wins.
 No Django here: the portal's request builder and quicksight_local both call check().
+
+A broken rule is data: its id, the path it concerns and the values that break it. MESSAGES
+words them in the API's terms (what quicksight_local answers); the portal words them for its
+users from the values (exports.snapshot), so rewording a message here changes only the former.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from typing import Any
 
@@ -48,12 +53,62 @@ class DashboardCatalog:
     parameters: Mapping[str, ParameterDeclaration] = field(default_factory=dict)
 
 
+# The API's words for each rule, filled from a violation's values.
+MESSAGES: dict[str, str] = {
+    "account-id-format": "must be exactly 12 digits",
+    "id-format": "must be 1 to 512 letters, digits, '_' or '-'",
+    "user-configuration-required": "is required",
+    "one-anonymous-user": "must hold exactly one user (it has {count})",
+    "rls-tag-count": "must hold 1 to {limit} tags (it has {count})",
+    "rls-tag-key-length": "must be 1 to 128 characters",
+    "rls-tag-value-length": "must be 1 to 256 characters",
+    "rls-tag-key-unique": "tag key {key!r} appears {count} times",
+    "file-group-count": "must hold 1 to {limit} file groups (it has {count})",
+    "one-file-per-group": "must hold exactly one file (it has {count})",
+    "format-type": "must be PDF, EXCEL or CSV",
+    "pdf-cap": "at most {limit} PDF per request (it has {count})",
+    "excel-cap": "at most {limit} Excel workbook per request (it has {count})",
+    "csv-cap": "at most {limit} CSV files per request (it has {count})",
+    "pdf-one-sheet": "a PDF takes exactly one sheet (it has {count})",
+    "pdf-all-visuals": "a PDF must use ALL_VISUALS",
+    "pdf-no-visual-ids": "a PDF takes no visual ids",
+    "csv-one-sheet": "a CSV takes exactly one sheet (it has {count})",
+    "csv-selected-visuals": "a CSV must use SELECTED_VISUALS",
+    "csv-one-visual": "a CSV takes exactly one visual (it has {count})",
+    "excel-sheet-count": "an Excel workbook takes 1 to {limit} sheets (it has {count})",
+    "excel-selected-visuals": "an Excel workbook must use SELECTED_VISUALS",
+    "excel-visual-ids": "name at least one visual per sheet",
+    "excel-visual-cap": "an Excel workbook takes at most {limit} visuals in all (it has {count})",
+    "excel-sheet-once": "sheet {sheet_id!r} is selected {count} times; list all its visuals in one selection",
+    "excel-visual-once": "visual {visual_id!r} appears {count} times in one workbook",
+    "sheet-exists": "the dashboard has no sheet {sheet_id!r}",
+    "visual-exists": "sheet {sheet_id!r} has no visual {visual_id!r}",
+    "visual-tabular": "visual {visual_id!r} is a {visual_type}; CSV and Excel take only tables and pivot tables",
+    "parameter-count": "at most {limit} per type (it has {count})",
+    "parameter-declared": "the dashboard declares no parameter {name!r}",
+    "parameter-type": "{name!r} is declared {declared_type}, so it belongs in {list_name}",
+    "parameter-values": "{name!r} needs at least one value",
+    "parameter-single-value": "{name!r} takes one value (it has {count})",
+    "parameter-value-type": "{value!r} is not a valid {type_word} value for {name!r}",
+    "parameter-once": "parameter {name!r} is given {count} times",
+    "one-destination": "must hold exactly one S3 destination (it has {count})",
+    "bucket-field-required": "is required and not blank",
+    "bucket-region": "the bucket must be in {region}, the region of the call (not {bucket_region})",
+}
+
+
 @dataclass(frozen=True)
 class Violation:
+    """One broken rule: the request path it concerns, the rule's id and the values that break it."""
+
     field: str
     rule: str
-    message: str
+    values: Mapping[str, Any] = dataclass_field(default_factory=dict, hash=False)
     not_found: bool = False  # names a sheet or visual the dashboard does not have
+
+    @property
+    def message(self) -> str:
+        return MESSAGES[self.rule].format_map(self.values)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message} [{self.rule}]"
@@ -106,7 +161,7 @@ def _selections(file: Mapping) -> list[Mapping]:
 @rule
 def account_id_is_12_digits(request: Request, catalog: DashboardCatalog) -> Iterator[Violation]:
     if not _ACCOUNT_ID.match(str(request.get("AwsAccountId", ""))):
-        yield Violation("AwsAccountId", "account-id-format", "must be exactly 12 digits")
+        yield Violation("AwsAccountId", "account-id-format")
 
 
 @rule
@@ -114,7 +169,7 @@ def ids_are_restrictive(request: Request, catalog: DashboardCatalog) -> Iterator
     for name in ("DashboardId", "SnapshotJobId"):
         value = request.get(name)
         if not isinstance(value, str) or not _RESOURCE_ID.match(value):
-            yield Violation(name, "id-format", "must be 1 to 512 letters, digits, '_' or '-'")
+            yield Violation(name, "id-format")
 
 
 # --- UserConfiguration: one anonymous user, RLS tags from the server ---
@@ -124,15 +179,11 @@ def ids_are_restrictive(request: Request, catalog: DashboardCatalog) -> Iterator
 def one_anonymous_user(request: Request, catalog: DashboardCatalog) -> Iterator[Violation]:
     config = request.get("UserConfiguration")
     if not isinstance(config, Mapping):
-        yield Violation("UserConfiguration", "user-configuration-required", "is required")
+        yield Violation("UserConfiguration", "user-configuration-required")
         return
     users = _list(config.get("AnonymousUsers"))
     if len(users) != 1:
-        yield Violation(
-            "UserConfiguration.AnonymousUsers",
-            "one-anonymous-user",
-            f"must hold exactly one user (it has {len(users)})",
-        )
+        yield Violation("UserConfiguration.AnonymousUsers", "one-anonymous-user", {"count": len(users)})
 
 
 @rule
@@ -144,17 +195,17 @@ def rls_tags_within_limits(request: Request, catalog: DashboardCatalog) -> Itera
         path = f"UserConfiguration.AnonymousUsers[{u}].RowLevelPermissionTags"
         tags = _list(user.get("RowLevelPermissionTags"))
         if not 1 <= len(tags) <= MAX_RLS_TAGS:
-            yield Violation(path, "rls-tag-count", f"must hold 1 to {MAX_RLS_TAGS} tags (it has {len(tags)})")
+            yield Violation(path, "rls-tag-count", {"limit": MAX_RLS_TAGS, "count": len(tags)})
         keys = [str(_dict(tag).get("Key", "")) for tag in tags]
         for t, tag in enumerate(tags):
             key, value = _dict(tag).get("Key"), _dict(tag).get("Value")
             if not isinstance(key, str) or not 1 <= len(key) <= 128:
-                yield Violation(f"{path}[{t}].Key", "rls-tag-key-length", "must be 1 to 128 characters")
+                yield Violation(f"{path}[{t}].Key", "rls-tag-key-length")
             if not isinstance(value, str) or not 1 <= len(value) <= 256:
-                yield Violation(f"{path}[{t}].Value", "rls-tag-value-length", "must be 1 to 256 characters")
+                yield Violation(f"{path}[{t}].Value", "rls-tag-value-length")
         for key, count in Counter(keys).items():
             if count > 1:
-                yield Violation(path, "rls-tag-key-unique", f"tag key {key!r} appears {count} times")
+                yield Violation(path, "rls-tag-key-unique", {"key": key, "count": count})
 
 
 # --- file groups and formats ---
@@ -165,9 +216,7 @@ def file_group_count(request: Request, catalog: DashboardCatalog) -> Iterator[Vi
     groups = _file_groups(request)
     if not 1 <= len(groups) <= MAX_FILE_GROUPS:
         yield Violation(
-            "SnapshotConfiguration.FileGroups",
-            "file-group-count",
-            f"must hold 1 to {MAX_FILE_GROUPS} file groups (it has {len(groups)})",
+            "SnapshotConfiguration.FileGroups", "file-group-count", {"limit": MAX_FILE_GROUPS, "count": len(groups)}
         )
 
 
@@ -176,11 +225,7 @@ def one_file_per_group(request: Request, catalog: DashboardCatalog) -> Iterator[
     for g, group in enumerate(_file_groups(request)):
         files = _list(_dict(group).get("Files"))
         if len(files) != 1:
-            yield Violation(
-                f"SnapshotConfiguration.FileGroups[{g}].Files",
-                "one-file-per-group",
-                f"must hold exactly one file (it has {len(files)})",
-            )
+            yield Violation(f"SnapshotConfiguration.FileGroups[{g}].Files", "one-file-per-group", {"count": len(files)})
 
 
 @rule
@@ -189,16 +234,15 @@ def format_caps(request: Request, catalog: DashboardCatalog) -> Iterator[Violati
     for path, file in _files(request):
         fmt = file.get("FormatType")
         if fmt not in FORMAT_CAPS:
-            yield Violation(f"{path}.FormatType", "format-type", "must be PDF, EXCEL or CSV")
+            yield Violation(f"{path}.FormatType", "format-type")
         else:
             counts[fmt] += 1
-    names = {"PDF": "PDF", "EXCEL": "Excel workbook", "CSV": "CSV files"}
     for fmt, cap in FORMAT_CAPS.items():
         if counts[fmt] > cap:
             yield Violation(
                 "SnapshotConfiguration.FileGroups",
                 f"{fmt.lower()}-cap",
-                f"at most {cap} {names[fmt]} per request (it has {counts[fmt]})",
+                {"format": fmt, "limit": cap, "count": counts[fmt]},
             )
 
 
@@ -209,18 +253,12 @@ def pdf_is_one_whole_sheet(request: Request, catalog: DashboardCatalog) -> Itera
             continue
         selections = _selections(file)
         if len(selections) != 1:
-            yield Violation(
-                f"{path}.SheetSelections", "pdf-one-sheet", f"a PDF takes exactly one sheet (it has {len(selections)})"
-            )
+            yield Violation(f"{path}.SheetSelections", "pdf-one-sheet", {"count": len(selections)})
         for s, selection in enumerate(selections):
             if selection.get("SelectionScope") != "ALL_VISUALS":
-                yield Violation(
-                    f"{path}.SheetSelections[{s}].SelectionScope", "pdf-all-visuals", "a PDF must use ALL_VISUALS"
-                )
+                yield Violation(f"{path}.SheetSelections[{s}].SelectionScope", "pdf-all-visuals")
             if selection.get("VisualIds"):
-                yield Violation(
-                    f"{path}.SheetSelections[{s}].VisualIds", "pdf-no-visual-ids", "a PDF takes no visual ids"
-                )
+                yield Violation(f"{path}.SheetSelections[{s}].VisualIds", "pdf-no-visual-ids")
 
 
 @rule
@@ -230,23 +268,13 @@ def csv_is_one_visual(request: Request, catalog: DashboardCatalog) -> Iterator[V
             continue
         selections = _selections(file)
         if len(selections) != 1:
-            yield Violation(
-                f"{path}.SheetSelections", "csv-one-sheet", f"a CSV takes exactly one sheet (it has {len(selections)})"
-            )
+            yield Violation(f"{path}.SheetSelections", "csv-one-sheet", {"count": len(selections)})
         for s, selection in enumerate(selections):
             if selection.get("SelectionScope") != "SELECTED_VISUALS":
-                yield Violation(
-                    f"{path}.SheetSelections[{s}].SelectionScope",
-                    "csv-selected-visuals",
-                    "a CSV must use SELECTED_VISUALS",
-                )
+                yield Violation(f"{path}.SheetSelections[{s}].SelectionScope", "csv-selected-visuals")
             visual_ids = _list(selection.get("VisualIds"))
             if len(visual_ids) != 1:
-                yield Violation(
-                    f"{path}.SheetSelections[{s}].VisualIds",
-                    "csv-one-visual",
-                    f"a CSV takes exactly one visual (it has {len(visual_ids)})",
-                )
+                yield Violation(f"{path}.SheetSelections[{s}].VisualIds", "csv-one-visual", {"count": len(visual_ids)})
 
 
 @rule
@@ -259,43 +287,27 @@ def excel_is_up_to_five_visuals(request: Request, catalog: DashboardCatalog) -> 
             yield Violation(
                 f"{path}.SheetSelections",
                 "excel-sheet-count",
-                f"an Excel workbook takes 1 to {MAX_EXCEL_SHEET_SELECTIONS} sheets (it has {len(selections)})",
+                {"limit": MAX_EXCEL_SHEET_SELECTIONS, "count": len(selections)},
             )
         total = 0
         for s, selection in enumerate(selections):
             if selection.get("SelectionScope") != "SELECTED_VISUALS":
-                yield Violation(
-                    f"{path}.SheetSelections[{s}].SelectionScope",
-                    "excel-selected-visuals",
-                    "an Excel workbook must use SELECTED_VISUALS",
-                )
+                yield Violation(f"{path}.SheetSelections[{s}].SelectionScope", "excel-selected-visuals")
             visual_ids = _list(selection.get("VisualIds"))
             if not visual_ids:
-                yield Violation(
-                    f"{path}.SheetSelections[{s}].VisualIds", "excel-visual-ids", "name at least one visual per sheet"
-                )
+                yield Violation(f"{path}.SheetSelections[{s}].VisualIds", "excel-visual-ids")
             total += len(visual_ids)
         if total > MAX_EXCEL_VISUALS:
-            yield Violation(
-                f"{path}.SheetSelections",
-                "excel-visual-cap",
-                f"an Excel workbook takes at most {MAX_EXCEL_VISUALS} visuals in all (it has {total})",
-            )
+            yield Violation(f"{path}.SheetSelections", "excel-visual-cap", {"limit": MAX_EXCEL_VISUALS, "count": total})
         sheet_counts = Counter(str(s.get("SheetId")) for s in selections)
         for sheet_id, count in sheet_counts.items():
             if count > 1:
-                yield Violation(
-                    f"{path}.SheetSelections",
-                    "excel-sheet-once",
-                    f"sheet {sheet_id!r} is selected {count} times; list all its visuals in one selection",
-                )
+                yield Violation(f"{path}.SheetSelections", "excel-sheet-once", {"sheet_id": sheet_id, "count": count})
         visual_counts = Counter(str(v) for s in selections for v in _list(s.get("VisualIds")))
         for visual_id, count in visual_counts.items():
             if count > 1:
                 yield Violation(
-                    f"{path}.SheetSelections",
-                    "excel-visual-once",
-                    f"visual {visual_id!r} appears {count} times in one workbook",
+                    f"{path}.SheetSelections", "excel-visual-once", {"visual_id": visual_id, "count": count}
                 )
 
 
@@ -309,10 +321,7 @@ def sheets_and_visuals_exist(request: Request, catalog: DashboardCatalog) -> Ite
             sheet_id = selection.get("SheetId")
             if sheet_id not in catalog.sheets:
                 yield Violation(
-                    f"{path}.SheetSelections[{s}].SheetId",
-                    "sheet-exists",
-                    f"the dashboard has no sheet {sheet_id!r}",
-                    not_found=True,
+                    f"{path}.SheetSelections[{s}].SheetId", "sheet-exists", {"sheet_id": sheet_id}, not_found=True
                 )
                 continue
             visuals = catalog.sheets[sheet_id]
@@ -321,14 +330,10 @@ def sheets_and_visuals_exist(request: Request, catalog: DashboardCatalog) -> Ite
                 field_path = f"{path}.SheetSelections[{s}].VisualIds[{v}]"
                 if visual_type is None:
                     yield Violation(
-                        field_path, "visual-exists", f"sheet {sheet_id!r} has no visual {visual_id!r}", not_found=True
+                        field_path, "visual-exists", {"sheet_id": sheet_id, "visual_id": visual_id}, not_found=True
                     )
                 elif file.get("FormatType") in ("CSV", "EXCEL") and visual_type not in TABULAR_VISUAL_TYPES:
-                    yield Violation(
-                        field_path,
-                        "visual-tabular",
-                        f"visual {visual_id!r} is a {visual_type}; CSV and Excel take only tables and pivot tables",
-                    )
+                    yield Violation(field_path, "visual-tabular", {"visual_id": visual_id, "visual_type": visual_type})
 
 
 # --- parameters: only as declared, typed ---
@@ -352,45 +357,37 @@ def parameters_as_declared(request: Request, catalog: DashboardCatalog) -> Itera
         entries = _list(parameters.get(list_name))
         path = f"SnapshotConfiguration.Parameters.{list_name}"
         if len(entries) > MAX_PARAMETERS_PER_TYPE:
-            yield Violation(
-                path, "parameter-count", f"at most {MAX_PARAMETERS_PER_TYPE} per type (it has {len(entries)})"
-            )
+            yield Violation(path, "parameter-count", {"limit": MAX_PARAMETERS_PER_TYPE, "count": len(entries)})
         for p, entry in enumerate(entries):
             entry = _dict(entry)
             name, values = entry.get("Name"), _list(entry.get("Values"))
             seen[str(name)] += 1
             declaration = catalog.parameters.get(name) if isinstance(name, str) else None
             if declaration is None:
-                yield Violation(
-                    f"{path}[{p}].Name", "parameter-declared", f"the dashboard declares no parameter {name!r}"
-                )
+                yield Violation(f"{path}[{p}].Name", "parameter-declared", {"name": name})
                 continue
             if declaration.type != type_:
+                list_name = next(k for k, t in PARAMETER_LISTS.items() if t == declaration.type)
                 yield Violation(
                     f"{path}[{p}]",
                     "parameter-type",
-                    f"{name!r} is declared {declaration.type}, so it belongs in "
-                    f"{next(k for k, t in PARAMETER_LISTS.items() if t == declaration.type)}",
+                    {"name": name, "declared_type": declaration.type, "list_name": list_name},
                 )
                 continue
             if not values:
-                yield Violation(f"{path}[{p}].Values", "parameter-values", f"{name!r} needs at least one value")
+                yield Violation(f"{path}[{p}].Values", "parameter-values", {"name": name})
             elif len(values) > 1 and not declaration.multi_valued:
-                yield Violation(
-                    f"{path}[{p}].Values", "parameter-single-value", f"{name!r} takes one value (it has {len(values)})"
-                )
+                yield Violation(f"{path}[{p}].Values", "parameter-single-value", {"name": name, "count": len(values)})
             for v, value in enumerate(values):
                 if not _value_fits(type_, value):
                     yield Violation(
                         f"{path}[{p}].Values[{v}]",
                         "parameter-value-type",
-                        f"{value!r} is not a valid {type_.lower()} value for {name!r}",
+                        {"value": value, "name": name, "type": type_, "type_word": type_.lower()},
                     )
     for name, count in seen.items():
         if count > 1:
-            yield Violation(
-                "SnapshotConfiguration.Parameters", "parameter-once", f"parameter {name!r} is given {count} times"
-            )
+            yield Violation("SnapshotConfiguration.Parameters", "parameter-once", {"name": name, "count": count})
 
 
 # --- destination ---
@@ -404,20 +401,18 @@ def one_destination_in_region(request: Request, catalog: DashboardCatalog) -> It
     path = "SnapshotConfiguration.DestinationConfiguration.S3Destinations"
     destinations = _list(_dict(config).get("S3Destinations"))
     if len(destinations) != 1:
-        yield Violation(path, "one-destination", f"must hold exactly one S3 destination (it has {len(destinations)})")
+        yield Violation(path, "one-destination", {"count": len(destinations)})
     for d, destination in enumerate(destinations):
         bucket = _dict(_dict(destination).get("BucketConfiguration"))
         for key in ("BucketName", "BucketPrefix", "BucketRegion"):
             # The model's NonEmptyString pattern, which botocore does not check on the client side.
             value = bucket.get(key)
             if not isinstance(value, str) or not value.strip():
-                yield Violation(
-                    f"{path}[{d}].BucketConfiguration.{key}", "bucket-field-required", "is required and not blank"
-                )
+                yield Violation(f"{path}[{d}].BucketConfiguration.{key}", "bucket-field-required", {"key": key})
         region = bucket.get("BucketRegion")
         if isinstance(region, str) and region != catalog.region:
             yield Violation(
                 f"{path}[{d}].BucketConfiguration.BucketRegion",
                 "bucket-region",
-                f"the bucket must be in {catalog.region}, the region of the call (not {region})",
+                {"region": catalog.region, "bucket_region": region},
             )

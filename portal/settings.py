@@ -142,13 +142,16 @@ AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contri
 # After LOGIN_FAILURE_LIMIT wrong passwords for one username, or from one client address, that
 # username or address is locked for LOGIN_LOCKOUT_MINUTES (each further failure restarts the
 # wait); an admin unlocks earlier by deleting its access attempts (admin, or `axes_reset_username`).
+# Proxies in front of the portal that each append the address they were reached from to
+# X-Forwarded-For (0: clients connect directly, REMOTE_ADDR is theirs).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
-# REMOTE_ADDR, as everywhere else in the portal: no trusted proxy is configured, and a forwarded
-# header would let a client pick the address it is counted under.
-AXES_CLIENT_IP_CALLABLE = "exports.signins.client_ip"
+# The client's address as every audit event and limit reads it: REMOTE_ADDR, or behind
+# TRUSTED_PROXY_COUNT proxies the address the outermost one saw (a client cannot pick it).
+AXES_CLIENT_IP_CALLABLE = "exports.views.http.client_address"
 AXES_LOCKOUT_CALLABLE = "exports.signins.lockout_response"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 from django.http import Http404
+from django.urls import reverse
 
+from exports import access
 from exports.access import get_dashboard_for_user
 from exports.models import Dashboard, Grant
 
@@ -16,8 +18,19 @@ def test_a_dashboard_id_shared_by_two_accounts_answers_the_same_one_every_time(a
     assert get_dashboard_for_user(alice, "d") == first
 
 
-def test_a_dashboard_not_granted_is_a_404(alice, carol):
+def test_a_dashboard_not_granted_is_not_found(alice, carol):
     dashboard = Dashboard.objects.create(aws_account_id="111122223333", region="us-east-1", dashboard_id="d", name="A")
     Grant.objects.create(dashboard=dashboard, user=alice)
-    with pytest.raises(Http404):
+    with pytest.raises(access.NotFound) as missing:
         get_dashboard_for_user(carol, "d")
+    # A selector's answer, not an HTTP one: callers outside a request (tasks, commands) catch it as such.
+    assert not isinstance(missing.value, Http404)
+
+
+def test_a_dashboard_not_granted_is_a_404_page(client, alice, carol):
+    dashboard = Dashboard.objects.create(aws_account_id="111122223333", region="us-east-1", dashboard_id="d", name="A")
+    Grant.objects.create(dashboard=dashboard, user=alice)
+    client.force_login(carol)
+    assert client.get(reverse("exports:dashboard", kwargs={"dashboard_id": "d"})).status_code == 404
+    client.force_login(alice)
+    assert client.get(reverse("exports:dashboard", kwargs={"dashboard_id": "d"})).status_code == 200

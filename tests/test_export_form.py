@@ -8,7 +8,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from exports.forms import move_visual
+from exports import snapshot_rules
+from exports.forms import move_visual, parameter_field
 from exports.models import AuditEvent, Export, Grant, RlsTagMapping
 from exports.snapshot import load_catalog
 from tests.factories import make_sales_catalog
@@ -412,3 +413,25 @@ def test_a_change_costs_the_same_few_queries_however_many_files(alice_client, dj
     data = form([*files, ("CSV", "returns")], destination="Finance bucket", **{"param-Country": ["DE", "FR"]})
     with django_assert_max_num_queries(12):
         assert alice_client.post(FILES, {**data, "action": "add:CSV"}, **HTMX).status_code == 200
+
+
+def test_rewording_a_rules_english_leaves_the_forms_words_unchanged(alice_client, monkeypatch):
+    # Eight files (6 cap, 1 PDF cap, 5 CSV cap), a chart as CSV, a single-valued parameter with two values.
+    files = [("PDF", "summary"), ("PDF", "summary"), ("CSV", "margin-bars")] + [("CSV", "top-products")] * 5
+    data = form(files, **{parameter_field("MinQuantity"): ["3", "4"]})
+
+    def words() -> dict[str, str]:
+        html = alice_client.post(reverse("exports:new"), data).content.decode()
+        return {where: text_of(html, where) for where in ("files-errors", "files-2-errors", "param-3-errors")}
+
+    before = words()
+    reworded = {rule: f"REWORDED {rule}" for rule in snapshot_rules.MESSAGES}
+    monkeypatch.setattr(snapshot_rules, "MESSAGES", reworded)
+
+    assert words() == before
+    assert "at most 6 files (this one has 8)" in before["files-errors"]
+    assert "is a bar chart; CSV and Excel export only tables" in before["files-2-errors"]
+    assert "takes one value (this one has 2)" in before["param-3-errors"]
+    # The API's words did change: quicksight_local answers with them.
+    [violation] = snapshot_rules.check({"AwsAccountId": "x"}, snapshot_rules.DashboardCatalog(region="us-east-1"))[:1]
+    assert str(violation) == "AwsAccountId: REWORDED account-id-format [account-id-format]"

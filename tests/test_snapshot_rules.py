@@ -307,6 +307,22 @@ def test_violation_names_field_rule_and_reason():
     )
 
 
+def test_violation_carries_the_values_that_break_the_rule():
+    request = valid_request()
+    groups(request)[2] = csv("chart")
+    [violation] = check(request, CATALOG)
+    assert violation.values == {"visual_id": "chart", "visual_type": "BarChartVisual"}
+
+
+@pytest.mark.parametrize(("rule", "_keep", "breaks"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_every_broken_rule_is_worded_from_its_own_values(rule, _keep, breaks):
+    request = valid_request()
+    breaks(request)
+    for violation in check(request, CATALOG):
+        # Every placeholder of the rule's message is filled from the violation's values (no KeyError).
+        assert violation.message and "{" not in violation.message
+
+
 def test_unknown_visual_is_flagged_not_found():
     request = valid_request()
     groups(request)[2] = csv("ghost")

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from exports.catalog import dashboard_card, granted_catalog
+from exports.views.http import not_found_as_404
 
 MAX_QUERY_LENGTH = 200
 
@@ -25,5 +26,6 @@ def dashboard_list(request):
 
 @login_required
 @require_GET
+@not_found_as_404
 def dashboard_detail(request, dashboard_id: str):
     return render(request, "exports/dashboard_detail.html", {"card": dashboard_card(request.user, dashboard_id)})

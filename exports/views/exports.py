@@ -13,33 +13,31 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from exports import access, history, jobs
+from exports import access, forms, history, jobs
 from exports.downloads import DownloadUnavailable, export_file_download
 from exports.models import Export
 from exports.quota import LimitReached
 from exports.snapshot import redact
+from exports.views.http import client_address, export_page, not_found_as_404
 from exports.views.limits import limit_response
 
 PAGE_SIZE = 25
 
 
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 @login_required
 @require_GET
 def export_list(request):
-    form = history.MyExportsFilter(request.GET or None, user=request.user)
+    form = forms.MyExportsFilter(request.GET or None, user=request.user)
     refused = form.is_bound and not form.is_valid()
     filters = form.cleaned_data if form.is_bound and not refused else {}
     exports = Export.objects.none() if refused else history.my_exports(user=request.user, filters=filters)
-    context = history.export_page(request, exports, per_page=PAGE_SIZE)
+    context = export_page(request, exports, per_page=PAGE_SIZE)
     return render(request, "exports/export_list.html", {**context, "form": form}, status=400 if refused else 200)
 
 
 @login_required
 @require_GET
+@not_found_as_404
 def export_row(request, export_id):
     """One row of My exports, polled by htmx until the export ends (then 286 stops the polling)."""
     export = history.decorate_one(access.get_export_for_user(request.user, export_id))
@@ -49,6 +47,7 @@ def export_row(request, export_id):
 
 @login_required
 @require_GET
+@not_found_as_404
 def export_detail(request, export_id):
     export = access.get_export_for_user(request.user, export_id)
     export = history.decorate_one(export)
@@ -59,7 +58,7 @@ def export_detail(request, export_id):
 
 
 def _detail_context(request, export: Export) -> dict:
-    privileged = access.is_auditor(request.user) or access.is_admin(request.user)
+    privileged = access.sees_everything(request.user)
     names = history.CatalogNames.for_dashboard(export.dashboard)
     files = list(export.files.order_by("index", "part"))
     for export_file in files:
@@ -109,11 +108,12 @@ def _may_cancel(user, export: Export) -> bool:
 
 @login_required
 @require_POST
+@not_found_as_404
 def export_cancel(request, export_id):
     export = access.get_export_for_user(request.user, export_id)
     if export.user_id != request.user.pk and not access.is_admin(request.user):
         raise Http404("Only the requester can cancel an export.")
-    cancelled = jobs.export_cancel(export=export, actor=request.user, ip_address=_client_ip(request))
+    cancelled = jobs.export_cancel(export=export, actor=request.user, ip_address=client_address(request))
     if request.htmx:
         # The row itself shows the outcome: Cancelled, or the state the export moved on to.
         export = history.decorate_one(Export.objects.select_related("dashboard").get(pk=export.pk))
@@ -128,6 +128,7 @@ def export_cancel(request, export_id):
 
 @login_required
 @require_GET
+@not_found_as_404
 def export_file_download_view(request, export_id, index: int, part: int = 0):
     export = access.get_export_for_user(request.user, export_id)
     if not access.can_download(request.user, export):
@@ -136,7 +137,7 @@ def export_file_download_view(request, export_id, index: int, part: int = 0):
         export.files.select_related("export__dashboard", "export__destination"), index=index, part=part
     )
     try:
-        target = export_file_download(export_file=export_file, user=request.user, ip_address=_client_ip(request))
+        target = export_file_download(export_file=export_file, user=request.user, ip_address=client_address(request))
     except DownloadUnavailable as exc:
         messages.error(request, f"File {index + 1}{f' part {part + 1}' if export_file.parts > 1 else ''}: {exc}")
         response = redirect("exports:detail", export_id=export.pk)

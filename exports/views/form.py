@@ -31,13 +31,10 @@ from exports.snapshot import (
     redact,
     request_to_json,
 )
+from exports.views.http import client_address, not_found_as_404
 from exports.views.limits import limit_response
 
 TEMPLATE = "exports/export_form.html"
-
-
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _state(request, *, with_action: bool = True):
@@ -58,7 +55,7 @@ def _context(request, dashboard, catalog, spec: ExportSpec, *, show_errors: bool
     all_problems = problems if problems is not None else built.problems
     shown = all_problems if show_errors else [p for p in all_problems if p.field == "identity"]
     request_json = request_to_json(built.draft)
-    masked = not (access.is_auditor(request.user) or access.is_admin(request.user))
+    masked = not access.sees_everything(request.user)
     if masked:
         request_json = redact(request_json)
     blocker = next((p.message for p in all_problems if p.field == "identity"), "")
@@ -105,6 +102,7 @@ def _rerun_spec(request) -> ExportSpec | None:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@not_found_as_404
 def export_new(request):
     if request.method == "GET":
         dashboards = access.granted_dashboards(request.user).order_by("name")
@@ -129,7 +127,7 @@ def export_new(request):
             export = export_create(
                 user=request.user,
                 spec=spec.as_json(),
-                ip_address=_client_ip(request),
+                ip_address=client_address(request),
                 submit_token=forms.submit_token(request.POST),
             )
         except SnapshotRequestInvalid as invalid:
@@ -152,6 +150,7 @@ def export_new(request):
 
 @login_required
 @require_POST
+@not_found_as_404
 def export_new_files(request):
     """Add, remove or reorder files: the files section and the preview."""
     dashboard, catalog, spec = _state(request)
@@ -160,6 +159,7 @@ def export_new_files(request):
 
 @login_required
 @require_POST
+@not_found_as_404
 def export_new_file(request, index: int):
     """A change inside one file (sheet, visual, worksheets and their order): that file and the preview."""
     dashboard, catalog, spec = _state(request)
@@ -171,6 +171,7 @@ def export_new_file(request, index: int):
 
 @login_required
 @require_POST
+@not_found_as_404
 def export_new_parameter(request, index: int):
     """One parameter's values: that parameter and the preview."""
     dashboard, catalog, spec = _state(request, with_action=False)
@@ -182,6 +183,7 @@ def export_new_parameter(request, index: int):
 
 @login_required
 @require_POST
+@not_found_as_404
 def export_new_destination(request):
     dashboard, catalog, spec = _state(request, with_action=False)
     return _parts(request, _context(request, dashboard, catalog, spec, show_errors=True), "destination")

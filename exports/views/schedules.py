@@ -28,15 +28,12 @@ from exports.history import CatalogNames, describe_file
 from exports.models import Schedule, ScheduleOptOut, ScheduleRun, ScheduleRunRecipient
 from exports.schedules import ScheduleInvalid
 from exports.snapshot import SnapshotRequestInvalid, parse_spec
+from exports.views.http import client_address, not_found_as_404
 
 FORM = "exports/schedule_form.html"
 # Set by static/exports/schedules.js from the browser; read only when it names an IANA zone.
 ZONE_COOKIE = "portal_tz"
 RUNS_SHOWN = 50
-
-
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def viewer_zone(request) -> ZoneInfo:
@@ -90,6 +87,7 @@ def _row(schedule: Schedule, zone: ZoneInfo) -> Schedule:
 
 @login_required
 @require_GET
+@not_found_as_404
 def schedule_detail(request, schedule_id: int):
     zone = viewer_zone(request)
     schedule = _row(access.get_schedule_for_owner(request.user, schedule_id), zone)
@@ -137,29 +135,34 @@ def _back(request, schedule: Schedule):
 
 @login_required
 @require_POST
+@not_found_as_404
 def schedule_pause(request, schedule_id: int):
     schedule = access.get_schedule_for_owner(request.user, schedule_id)
     reason = f"Paused by {request.user.username}."
-    if schedules.schedule_pause(schedule=schedule, reason=reason, actor=request.user, ip_address=_client_ip(request)):
+    if schedules.schedule_pause(
+        schedule=schedule, reason=reason, actor=request.user, ip_address=client_address(request)
+    ):
         messages.success(request, "Schedule paused: it makes no exports until you resume it.")
     return _back(request, schedule)
 
 
 @login_required
 @require_POST
+@not_found_as_404
 def schedule_resume(request, schedule_id: int):
     schedule = access.get_schedule_for_owner(request.user, schedule_id)
-    if schedules.schedule_resume(schedule=schedule, actor=request.user, ip_address=_client_ip(request)):
+    if schedules.schedule_resume(schedule=schedule, actor=request.user, ip_address=client_address(request)):
         messages.success(request, "Schedule resumed from its next run on.")
     return _back(request, schedule)
 
 
 @login_required
 @require_POST
+@not_found_as_404
 def schedule_run_now(request, schedule_id: int):
     schedule = access.get_schedule_for_owner(request.user, schedule_id)
     try:
-        report = schedules.schedule_run_now(schedule=schedule, actor=request.user, ip_address=_client_ip(request))
+        report = schedules.schedule_run_now(schedule=schedule, actor=request.user, ip_address=client_address(request))
     except ScheduleInvalid as invalid:
         for problem in invalid.problems:
             messages.error(request, f"Run now: {problem.message} [{problem.rule}]")
@@ -179,30 +182,33 @@ def schedule_run_now(request, schedule_id: int):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@not_found_as_404
 def schedule_delete(request, schedule_id: int):
     """GET asks to confirm; POST deletes (its runs go too; the exports and the history stay)."""
     schedule = _row(access.get_schedule_for_owner(request.user, schedule_id), viewer_zone(request))
     if request.method == "GET":
         return render(request, "exports/schedule_delete.html", {"schedule": schedule})
-    schedules.schedule_delete(schedule=schedule, actor=request.user, ip_address=_client_ip(request))
+    schedules.schedule_delete(schedule=schedule, actor=request.user, ip_address=client_address(request))
     messages.success(request, f"Schedule of {schedule.dashboard.name} deleted.")
     return redirect("exports:schedules")
 
 
 @login_required
 @require_POST
+@not_found_as_404
 def schedule_opt_out(request, schedule_id: int):
     schedule = access.get_received_schedule(request.user, schedule_id)
-    schedules.schedule_opt_out(schedule=schedule, user=request.user, ip_address=_client_ip(request))
+    schedules.schedule_opt_out(schedule=schedule, user=request.user, ip_address=client_address(request))
     messages.success(request, f"You no longer receive {schedule.owner.username}'s schedule of {schedule.dashboard}.")
     return _after_opt(request)
 
 
 @login_required
 @require_POST
+@not_found_as_404
 def schedule_opt_in(request, schedule_id: int):
     schedule = access.get_received_schedule(request.user, schedule_id)
-    schedules.schedule_opt_in(schedule=schedule, user=request.user, ip_address=_client_ip(request))
+    schedules.schedule_opt_in(schedule=schedule, user=request.user, ip_address=client_address(request))
     messages.success(request, f"You receive {schedule.owner.username}'s schedule of {schedule.dashboard} again.")
     return _after_opt(request)
 
@@ -334,7 +340,7 @@ def _form_page(request, *, schedule: Schedule | None):
             "recipient_groups": groups,
             "owner_opted_out": not form.receive_myself,
             "delivery": form.delivery,
-            "ip_address": _client_ip(request),
+            "ip_address": client_address(request),
         }
         try:
             if schedule:
@@ -356,12 +362,14 @@ def _form_page(request, *, schedule: Schedule | None):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@not_found_as_404
 def schedule_new(request):
     return _form_page(request, schedule=None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@not_found_as_404
 def schedule_edit(request, schedule_id: int):
     return _form_page(request, schedule=access.get_schedule_for_owner(request.user, schedule_id))
 
@@ -384,11 +392,13 @@ def _preview(request, schedule: Schedule | None) -> HttpResponse:
 
 @login_required
 @require_POST
+@not_found_as_404
 def schedule_new_preview(request):
     return _preview(request, None)
 
 
 @login_required
 @require_POST
+@not_found_as_404
 def schedule_edit_preview(request, schedule_id: int):
     return _preview(request, access.get_schedule_for_owner(request.user, schedule_id))
