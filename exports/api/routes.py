@@ -99,6 +99,7 @@ def _http_error(request, exc: HttpError):
     return problem_response(cause, instance=request.path)
 
 
+@api.exception_handler(access.NotFound)
 @api.exception_handler(Http404)
 def _not_found(request, exc):
     # Someone else's object and a missing one answer the same, as on the pages.
