@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from exports import access, audit, recurrence, schedule_notify
+from exports import access, audit, notify, recurrence
 from exports.models import Export, Schedule, ScheduleOptOut, ScheduleRun, ScheduleRunRecipient
 from exports.recurrence import Recurrence
 from exports.rls import effective_identity, export_blocker
@@ -59,14 +59,7 @@ class ScheduleInvalid(ValueError):
 
 
 def recurrence_of(schedule: Schedule) -> Recurrence:
-    return Recurrence(
-        kind=schedule.kind,
-        timezone=schedule.timezone,
-        at_time=schedule.at_time,
-        weekdays=tuple(schedule.weekdays or ()),
-        month_day=schedule.month_day,
-        cron=schedule.cron,
-    )
+    return recurrence.of_schedule(schedule)
 
 
 def _recurrence_fields(rec: Recurrence) -> dict[str, Any]:
@@ -359,7 +352,7 @@ def schedule_pause(*, schedule: Schedule, reason: str, actor=None, ip_address: s
             ip_address=ip_address,
         )
         if actor is None:
-            transaction.on_commit(lambda: schedule_notify.paused_mail(schedule, reason))
+            transaction.on_commit(lambda: notify.paused_mail(schedule, reason))
     return True
 
 
@@ -629,7 +622,7 @@ def run_execute(run: ScheduleRun) -> RunReport:
                 },
             )
             if report.skipped:
-                transaction.on_commit(lambda: schedule_notify.skipped_mail(run, report.skipped))
+                transaction.on_commit(lambda: notify.skipped_mail(run, report.skipped))
     if run.status == R.FAILED:
         _run_ended(run, R.FAILED, "No recipient could get an export.")
     return report
@@ -672,22 +665,6 @@ def _run_ended(run: ScheduleRun, to: str, message: str) -> bool:
         if to == R.FAILED and failures >= limit:
             schedule_pause(schedule=schedule, reason=f"its last {failures} runs failed (the limit is {limit}).")
     return True
-
-
-def scheduled_export_ended(export: Export) -> None:
-    """The end-of-export hook (exports.jobs.export_notify) for exports a schedule made."""
-    export = Export.objects.select_related("user", "dashboard", "destination", "schedule_run__schedule__owner").get(
-        pk=export.pk
-    )
-    if export.schedule_run is not None:
-        attachments = None
-        if (
-            export.schedule_run.schedule.delivery == Schedule.Delivery.ATTACH
-            and export.status == Export.Status.COMPLETED
-        ):
-            attachments = schedule_notify.attachments_for(export)
-        schedule_notify.export_ended_mail(export, attachments=attachments)
-        run_finish_if_ended(export.schedule_run_id)
 
 
 def schedules_of(user) -> Any:

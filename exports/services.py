@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from exports import audit, jobs, quota
+from exports import audit, enqueue, quota
 from exports.models import Export
 from exports.snapshot import SnapshotRequestInvalid, build_request, parse_spec, request_to_json
 
@@ -75,5 +75,5 @@ def _create(user, export_id, built, parsed, request_json, ip_address, submit_tok
             },
             ip_address=ip_address,
         )
-        jobs.export_enqueue(export)  # sends submit_export once this transaction commits
+        enqueue.after_commit(enqueue.SUBMIT, export.pk)
     return export

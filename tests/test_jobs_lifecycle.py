@@ -11,7 +11,7 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from exports import aws, jobs
+from exports import aws, enqueue, jobs
 from exports.models import Export, ExportFile, Grant, RlsTagMapping
 from tests.jobs_support import ACCOUNT, REGION, actions, make_export
 
@@ -412,7 +412,7 @@ def test_with_archiving_on_a_completed_export_is_queued_for_archiving(
 ):
     settings.ARCHIVE_EXPORTS = True
     sent = []
-    monkeypatch.setattr(jobs, "_send", lambda task, export_id, countdown=None: sent.append((task.name, export_id)))
+    monkeypatch.setattr(enqueue, "send", lambda step, export_id, countdown=None: sent.append((step, export_id)))
     export = started(stub, make_export(alice))
     expect_describe(stub, export, "COMPLETED")
     expect_result(stub, export, [file_result("https://files.example/0")])
@@ -612,7 +612,7 @@ def test_requester_can_cancel_only_while_waiting(stub, alice):
 @pytest.mark.django_db
 def test_enqueue_waits_for_commit_and_a_rollback_sends_nothing(alice, monkeypatch, django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr(jobs, "_send", lambda task, export_id, countdown=None: sent.append((task.name, export_id)))
+    monkeypatch.setattr(enqueue, "send", lambda step, export_id, countdown=None: sent.append((step, export_id)))
 
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
         jobs.export_enqueue(make_export(alice))
@@ -647,7 +647,7 @@ def test_export_create_wakes_the_worker_only_once_committed(alice, monkeypatch, 
 
     make_sales_catalog()
     sent = []
-    monkeypatch.setattr(jobs, "_send", lambda task, export_id, countdown=None: sent.append((task.name, export_id)))
+    monkeypatch.setattr(enqueue, "send", lambda step, export_id, countdown=None: sent.append((step, export_id)))
     spec = {"dashboard": "sales", "files": [{"format": "CSV", "visual": "top-products"}]}
 
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
