@@ -88,6 +88,23 @@ def _lease() -> timedelta:
 
 # --- transitions ---
 
+# The states each state may be entered from, by the lifecycle's own steps. Anything else (a late
+# message, a step racing another, a bug) is refused before it writes.
+ALLOWED: dict[str, frozenset[str]] = {
+    S.SUBMITTING: frozenset({S.PENDING}),  # its turn in the portal's queue came
+    S.QUEUED: frozenset({S.SUBMITTING}),  # Start acknowledged
+    S.RUNNING: frozenset({S.QUEUED}),
+    S.COMPLETED: frozenset({S.QUEUED, S.RUNNING}),
+    S.FAILED: frozenset({S.SUBMITTING, S.QUEUED, S.RUNNING}),
+    S.TIMED_OUT: frozenset(Export.IN_FLIGHT),
+    S.CANCELLED: frozenset({S.SUBMITTING}),  # access re-checked just before Start, and lost
+}
+# What a person (the requester or an admin) may ask for: QuickSight has no cancel, so only an export
+# still waiting in the portal's queue can be withdrawn.
+ALLOWED_TO_PEOPLE: dict[str, frozenset[str]] = {
+    S.CANCELLED: frozenset({S.PENDING}),
+}
+
 
 def _transition(
     export: Export,
@@ -97,9 +114,17 @@ def _transition(
     actor=None,
     ip_address: str | None = None,
     notify: bool = True,
+    by_person: bool = False,
     **fields: Any,
 ) -> bool:
-    """Compare-and-set export.status -> `to`; on success one audit event in the same transaction."""
+    """Move export.status -> `to` if the table allows it from the status we read, and the row still
+    holds that status (compare-and-set: exactly one row updated); then one audit event in the same
+    transaction. False, and nothing written, otherwise. What a person asks for (`by_person`) is
+    checked against ALLOWED_TO_PEOPLE, the lifecycle's own steps against ALLOWED."""
+    table = ALLOWED_TO_PEOPLE if by_person else ALLOWED
+    if export.status not in table.get(to, frozenset()):
+        log.info("export %s: %s -> %s refused: not in the transition table", export.pk, export.status, to)
+        return False
     now = timezone.now()
     values: dict[str, Any] = {"status": to, **fields}
     if to in Export.TERMINAL:
@@ -545,21 +570,18 @@ def _job_failed(export: Export, result: dict[str, Any]) -> bool:
 
 
 def export_cancel(*, export: Export, actor, ip_address: str | None = None) -> bool:
-    """The requester (or an admin) withdraws an export still waiting in the portal's queue."""
-    seen = export.status
-    export.status = S.PENDING  # only a waiting export can be withdrawn: QuickSight has no cancel
-    cancelled = _transition(
+    """The requester (or an admin) withdraws an export still waiting in the portal's queue; False
+    when it has moved on (ALLOWED_TO_PEOPLE says from where)."""
+    return _transition(
         export,
         S.CANCELLED,
         actor=actor,
         ip_address=ip_address,
         notify=False,
+        by_person=True,
         error_code="CancelledByUser",
         error_message=f"Cancelled by {getattr(actor, 'username', '') or 'the portal'}.",
     )
-    if not cancelled:
-        export.status = seen
-    return cancelled
 
 
 @dataclass
