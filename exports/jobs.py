@@ -28,7 +28,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from exports import access, audit, aws, enqueue, notify, quota, results, schedules
+from exports import access, aws, enqueue, events, notify, quota, results, schedules
 from exports.models import Export, ExportFile
 from exports.rls import effective_identity, export_blocker
 from exports.snapshot import request_from_json
@@ -43,16 +43,6 @@ ALL_FILES_FAILED = "AllFilesFailed"
 DUE_TOLERANCE = timedelta(seconds=1)
 QUOTA_JITTER_SECONDS = 0.5
 FORMAT_WORDS = {"PDF": "PDF", "EXCEL": "Excel", "CSV": "CSV"}
-
-ACTIONS = {
-    S.SUBMITTING: "export.submitting",
-    S.QUEUED: "export.started",
-    S.RUNNING: "export.running",
-    S.COMPLETED: "export.completed",
-    S.FAILED: "export.failed",
-    S.TIMED_OUT: "export.timed_out",
-    S.CANCELLED: "export.cancelled",
-}
 
 
 @dataclass
@@ -136,13 +126,7 @@ def _transition(
         previous = export.status
         for name, value in values.items():
             setattr(export, name, value)
-        audit.record(
-            ACTIONS[to],
-            actor=actor,
-            export=export,
-            data={"from": previous, "to": to, **(data or {})},
-            ip_address=ip_address,
-        )
+        events.export_moved(export=export, previous=previous, to=to, actor=actor, data=data, ip_address=ip_address)
         if to in Export.TERMINAL and notify:
             transaction.on_commit(partial(export_ended, export_id=export.pk))
     log.info("export %s: %s -> %s", export.pk, previous, to)

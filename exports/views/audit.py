@@ -10,7 +10,7 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from exports import access, audit, history
+from exports import access, audit, events, history
 from exports.models import AuditEvent, Export
 
 PAGE_SIZE = 25
@@ -54,10 +54,10 @@ def audit_history_download(request, fmt: str):
         errors = "\n".join(history.filter_errors(form)) + "\n"
         return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
     with transaction.atomic():
-        audit.record(
-            "history.exported",
+        events.history_exported(
             actor=request.user,
-            data={"format": fmt, "filters": history.filters_for_audit(filters)},
+            fmt=fmt,
+            filters=history.filters_for_audit(filters),
             ip_address=request.META.get("REMOTE_ADDR") or None,
         )
     return history.history_stream_response(filters=filters, fmt=fmt)
