@@ -68,17 +68,15 @@ def words(action: str) -> str:
 def export_requested(
     *, export: Export, actor, dashboard: Dashboard, identity: Any, ip_address: str | None = None
 ) -> AuditEvent:
+    """The auditor's record of what was asked: the spec, the exact request, the RLS identity behind it."""
+    identity_data = {"tags": identity.tags, "sources": identity.sources}
+    data = {"dashboard": dashboard.dashboard_id, "spec": export.spec, "request": export.request}
     return audit.record(
         EXPORT_REQUESTED,
         actor=actor,
         export=export,
         target=export,
-        data={
-            "dashboard": dashboard.dashboard_id,
-            "spec": export.spec,
-            "request": export.request,
-            "rls_identity": {"tags": identity.tags, "sources": identity.sources},
-        },
+        data={**data, "rls_identity": identity_data},
         ip_address=ip_address,
     )
 
