@@ -22,7 +22,7 @@ def _fill(total: int, events_per_export: int) -> None:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from exports.history import DOWNLOAD_ACTION
+    from exports.events import FILE_DOWNLOADED as DOWNLOAD_ACTION
     from exports.models import AuditEvent, Export
     from tests.history_factory import build_export, make_dashboard
 

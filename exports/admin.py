@@ -1,15 +1,13 @@
 """The admin: the catalog (synced from QuickSight), grants, RLS tag mappings, S3 destinations.
 
 Catalog rows come from QuickSight: their ids are read-only and they are never deleted here
-(exports point at them; a sync marks what disappeared as stale). Every add, change and delete of a
-grant, mapping or destination writes an audit event with the values before and after, in the
-transaction of the change.
+(exports point at them; a sync marks what disappeared as stale). Grants, mappings and destinations
+are saved and deleted through exports/services.py, which writes their audit events.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,7 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
-from exports import audit
+from exports import services
 from exports.access import granted_dashboards
 from exports.admin_history import ReadOnlyMixin
 from exports.models import (
@@ -260,81 +258,37 @@ class SheetAdmin(admin.ModelAdmin):
         return False
 
 
-# --- grants, mappings, destinations: audited ---
-
-
-def _subject_values(obj) -> dict[str, Any]:
-    return {"user": obj.user.get_username() if obj.user_id else None, "group": obj.group.name if obj.group_id else None}
-
-
-def _dashboard_value(dashboard: Dashboard | None) -> str | None:
-    return f"{dashboard.aws_account_id}/{dashboard.region}/{dashboard.dashboard_id}" if dashboard else None
-
-
-def audit_values(obj) -> dict[str, Any]:
-    """What an auditor needs to see of one grant, mapping or destination."""
-    if isinstance(obj, Grant):
-        return {"dashboard": _dashboard_value(obj.dashboard), **_subject_values(obj)}
-    if isinstance(obj, RlsTagMapping):
-        return {
-            **_subject_values(obj),
-            "dashboard": _dashboard_value(obj.dashboard if obj.dashboard_id else None),
-            "tag_key": obj.tag_key,
-            "tag_value": obj.tag_value,
-        }
-    if isinstance(obj, S3Destination):
-        return {
-            "name": obj.name,
-            "bucket_name": obj.bucket_name,
-            "bucket_prefix": obj.bucket_prefix,
-            "region": obj.region,
-            "allowed_groups": sorted(obj.allowed_groups.values_list("name", flat=True)) if obj.pk else [],
-        }
-    raise TypeError(f"no audit values for {type(obj).__name__}")
+# --- grants, mappings, destinations: written by exports/services.py, which audits them ---
 
 
 class AuditedAdmin(admin.ModelAdmin):
-    """Writes `<audit_name>.created|changed|deleted` with before and after, inside the admin's transaction."""
+    """Saves and deletes through the services, which write `<name>.created|changed|deleted` with the
+    values before and after, inside the admin's transaction."""
 
-    audit_name = ""
-
-    def _record(self, request, verb: str, obj, before, after) -> None:
-        audit.record(
-            f"{self.audit_name}.{verb}",
-            actor=request.user,
-            target=obj,
-            data={"before": before, "after": after},
-            ip_address=client_address(request),
-        )
+    @staticmethod
+    def _ip(request) -> str | None:
+        return client_address(request)
 
     def save_model(self, request, obj, form, change) -> None:
-        # Read what the database holds now, not the form's instance (already holding the new values).
-        obj._audit_before = audit_values(type(obj).objects.get(pk=obj.pk)) if change else None
-        super().save_model(request, obj, form, change)
+        many = {f.name: form.cleaned_data[f.name] for f in obj._meta.many_to_many if f.name in form.cleaned_data}
+        services.setting_save(obj=obj, actor=request.user, ip_address=self._ip(request), many=many)
 
     def save_related(self, request, form, formsets, change) -> None:
-        super().save_related(request, form, formsets, change)  # many-to-many values land here
-        obj = form.instance
-        before = getattr(obj, "_audit_before", None)
-        after = audit_values(obj)
-        if before != after:
-            self._record(request, "changed" if change else "created", obj, before, after)
+        # The service set the many-to-many values with the row; only inlines are left (none today).
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request, obj) -> None:
-        with transaction.atomic():
-            self._record(request, "deleted", obj, audit_values(obj), None)
-            super().delete_model(request, obj)
+        services.setting_delete(obj=obj, actor=request.user, ip_address=self._ip(request))
 
     def delete_queryset(self, request, queryset) -> None:
         with transaction.atomic():
             for obj in queryset:
-                self._record(request, "deleted", obj, audit_values(obj), None)
-            super().delete_queryset(request, queryset)
+                services.setting_delete(obj=obj, actor=request.user, ip_address=self._ip(request))
 
 
 @admin.register(Grant)
 class GrantAdmin(AuditedAdmin):
-    audit_name = "grant"
     list_display = ("dashboard", "user", "group", "created_at")
     list_filter = ("dashboard", "group")
     list_select_related = ("dashboard", "user", "group")
@@ -345,7 +299,6 @@ class GrantAdmin(AuditedAdmin):
 
 @admin.register(RlsTagMapping)
 class RlsTagMappingAdmin(AuditedAdmin):
-    audit_name = "rls_mapping"
     list_display = ("tag_key", "tag_value", "user", "group", "scope")
     list_filter = ("tag_key", "group", "dashboard")
     list_select_related = ("dashboard", "user", "group")
@@ -365,7 +318,6 @@ class RlsTagMappingAdmin(AuditedAdmin):
 
 @admin.register(S3Destination)
 class S3DestinationAdmin(AuditedAdmin):
-    audit_name = "destination"
     list_display = ("name", "bucket_name", "bucket_prefix", "region", "groups")
     list_filter = ("region", "allowed_groups")
     search_fields = ("name", "bucket_name", "allowed_groups__name")

@@ -13,6 +13,7 @@ class ExportsConfig(AppConfig):
         from exports import (
             checks,  # noqa: F401 - registers the deploy checks
             signins,
+            tasks,  # noqa: F401 - registers the tasks behind exports.enqueue's steps
         )
 
         user_login_failed.connect(signins.record_login_failed, dispatch_uid="exports.audit_login_failed")

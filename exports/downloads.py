@@ -23,11 +23,9 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import slugify
 
-from exports import audit, aws, quota, results
-from exports.history import DOWNLOAD_ACTION
+from exports import aws, events, quota, results
 from exports.models import Export, ExportFile
 
-ARCHIVE_ACTION = "export.files_archived"
 PRESIGNED_SECONDS = 60
 DOWNLOAD_QUOTA_WAIT_SECONDS = 3.0
 EXTENSIONS = {"PDF": "pdf", "EXCEL": "xlsx", "CSV": "csv"}
@@ -147,7 +145,7 @@ def export_file_download(*, export_file: ExportFile, user, ip_address: str | Non
     if export_file.sha256:
         data["sha256"] = export_file.sha256
     with transaction.atomic():
-        audit.record(DOWNLOAD_ACTION, actor=user, export=export, target=export_file, data=data, ip_address=ip_address)
+        events.file_downloaded(export=export, export_file=export_file, actor=user, data=data, ip_address=ip_address)
     return target
 
 
@@ -217,21 +215,5 @@ def export_files_archive(*, export: Export) -> list[ExportFile]:
     with transaction.atomic():
         for export_file in archived:
             export_file.save(update_fields=["archived_file", "sha256", "size_bytes"])
-        audit.record(
-            ARCHIVE_ACTION,
-            export=export,
-            data={
-                "files": [
-                    {
-                        "file": f.index,
-                        "part": f.part,
-                        "format": f.format,
-                        "sha256": f.sha256,
-                        "size_bytes": f.size_bytes,
-                    }
-                    for f in archived
-                ],
-                "failed": failed,
-            },
-        )
+        events.files_archived(export=export, files=archived)
     return archived

@@ -20,9 +20,9 @@ from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySe
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
+from exports.events import FILE_DOWNLOADED
 from exports.models import AuditEvent, Dashboard, Export, ExportFile, Sheet, Visual
 
-DOWNLOAD_ACTION = "export.file_downloaded"
 FORMAT_WORDS = {"PDF": "PDF", "EXCEL": "Excel", "CSV": "CSV"}
 PARAMETER_LISTS = ("StringParameters", "IntegerParameters", "DecimalParameters", "DateTimeParameters")
 
@@ -254,7 +254,7 @@ def my_exports(*, user, filters: dict[str, Any]) -> QuerySet[Export]:
 def history_exports(*, filters: dict[str, Any]) -> QuerySet[Export]:
     downloads = Prefetch(
         "events",
-        queryset=AuditEvent.objects.filter(action=DOWNLOAD_ACTION).order_by("seq"),
+        queryset=AuditEvent.objects.filter(action=FILE_DOWNLOADED).order_by("seq"),
         to_attr="downloads",
     )
     exports = apply_filters(Export.objects.all(), filters).select_related("destination")
@@ -321,7 +321,7 @@ def history_record(export: Export, events: list[dict[str, Any]] | None = None) -
     """
     request = export.request or {}
     events = events or []
-    downloads = [e for e in events if e["action"] == DOWNLOAD_ACTION]
+    downloads = [e for e in events if e["action"] == FILE_DOWNLOADED]
     return {
         "export_id": str(export.pk),
         "created_at": export.created_at,

@@ -24,13 +24,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils import timezone
 
-from exports import access, audit, aws, quota, results
+from exports import access, aws, enqueue, events, notify, quota, results, schedules
 from exports.models import Export, ExportFile
 from exports.rls import effective_identity, export_blocker
 from exports.snapshot import request_from_json
@@ -39,22 +37,12 @@ S = Export.Status
 log = logging.getLogger(__name__)
 
 # A COMPLETED export where some files could not be produced; error_message says which.
-PARTIAL_SUCCESS = "PartialSuccess"
+PARTIAL_SUCCESS = notify.PARTIAL_SUCCESS
 ALL_FILES_FAILED = "AllFilesFailed"
 # Messages may arrive a little before their countdown by another host's clock.
 DUE_TOLERANCE = timedelta(seconds=1)
 QUOTA_JITTER_SECONDS = 0.5
 FORMAT_WORDS = {"PDF": "PDF", "EXCEL": "Excel", "CSV": "CSV"}
-
-ACTIONS = {
-    S.SUBMITTING: "export.submitting",
-    S.QUEUED: "export.started",
-    S.RUNNING: "export.running",
-    S.COMPLETED: "export.completed",
-    S.FAILED: "export.failed",
-    S.TIMED_OUT: "export.timed_out",
-    S.CANCELLED: "export.cancelled",
-}
 
 
 @dataclass
@@ -90,6 +78,23 @@ def _lease() -> timedelta:
 
 # --- transitions ---
 
+# The states each state may be entered from, by the lifecycle's own steps. Anything else (a late
+# message, a step racing another, a bug) is refused before it writes.
+ALLOWED: dict[str, frozenset[str]] = {
+    S.SUBMITTING: frozenset({S.PENDING}),  # its turn in the portal's queue came
+    S.QUEUED: frozenset({S.SUBMITTING}),  # Start acknowledged
+    S.RUNNING: frozenset({S.QUEUED}),
+    S.COMPLETED: frozenset({S.QUEUED, S.RUNNING}),
+    S.FAILED: frozenset({S.SUBMITTING, S.QUEUED, S.RUNNING}),
+    S.TIMED_OUT: frozenset(Export.IN_FLIGHT),
+    S.CANCELLED: frozenset({S.SUBMITTING}),  # access re-checked just before Start, and lost
+}
+# What a person (the requester or an admin) may ask for: QuickSight has no cancel, so only an export
+# still waiting in the portal's queue can be withdrawn.
+ALLOWED_TO_PEOPLE: dict[str, frozenset[str]] = {
+    S.CANCELLED: frozenset({S.PENDING}),
+}
+
 
 def _transition(
     export: Export,
@@ -99,9 +104,17 @@ def _transition(
     actor=None,
     ip_address: str | None = None,
     notify: bool = True,
+    by_person: bool = False,
     **fields: Any,
 ) -> bool:
-    """Compare-and-set export.status -> `to`; on success one audit event in the same transaction."""
+    """Move export.status -> `to` if the table allows it from the status we read, and the row still
+    holds that status (compare-and-set: exactly one row updated); then one audit event in the same
+    transaction. False, and nothing written, otherwise. What a person asks for (`by_person`) is
+    checked against ALLOWED_TO_PEOPLE, the lifecycle's own steps against ALLOWED."""
+    table = ALLOWED_TO_PEOPLE if by_person else ALLOWED
+    if export.status not in table.get(to, frozenset()):
+        log.info("export %s: %s -> %s refused: not in the transition table", export.pk, export.status, to)
+        return False
     now = timezone.now()
     values: dict[str, Any] = {"status": to, **fields}
     if to in Export.TERMINAL:
@@ -113,15 +126,9 @@ def _transition(
         previous = export.status
         for name, value in values.items():
             setattr(export, name, value)
-        audit.record(
-            ACTIONS[to],
-            actor=actor,
-            export=export,
-            data={"from": previous, "to": to, **(data or {})},
-            ip_address=ip_address,
-        )
+        events.export_moved(export=export, previous=previous, to=to, actor=actor, data=data, ip_address=ip_address)
         if to in Export.TERMINAL and notify:
-            transaction.on_commit(partial(export_notify, export_id=export.pk))
+            transaction.on_commit(partial(export_ended, export_id=export.pk))
     log.info("export %s: %s -> %s", export.pk, previous, to)
     return True
 
@@ -523,14 +530,8 @@ def _complete(export: Export, result: dict[str, Any]) -> bool:
             return False
         ExportFile.objects.bulk_create(files)
     if to == S.COMPLETED and settings.ARCHIVE_EXPORTS:
-        transaction.on_commit(partial(_archive, export.pk))
+        enqueue.after_commit(enqueue.ARCHIVE, export.pk)
     return True
-
-
-def _archive(export_id) -> None:
-    from exports.tasks import archive_export_files
-
-    _send(archive_export_files, export_id)
 
 
 def _job_failed(export: Export, result: dict[str, Any]) -> bool:
@@ -553,21 +554,18 @@ def _job_failed(export: Export, result: dict[str, Any]) -> bool:
 
 
 def export_cancel(*, export: Export, actor, ip_address: str | None = None) -> bool:
-    """The requester (or an admin) withdraws an export still waiting in the portal's queue."""
-    seen = export.status
-    export.status = S.PENDING  # only a waiting export can be withdrawn: QuickSight has no cancel
-    cancelled = _transition(
+    """The requester (or an admin) withdraws an export still waiting in the portal's queue; False
+    when it has moved on (ALLOWED_TO_PEOPLE says from where)."""
+    return _transition(
         export,
         S.CANCELLED,
         actor=actor,
         ip_address=ip_address,
         notify=False,
+        by_person=True,
         error_code="CancelledByUser",
         error_message=f"Cancelled by {getattr(actor, 'username', '') or 'the portal'}.",
     )
-    if not cancelled:
-        export.status = seen
-    return cancelled
 
 
 @dataclass
@@ -601,52 +599,20 @@ def reconcile(*, now: datetime | None = None) -> Wakeups:
 # --- enqueueing (after commit) ---
 
 
-def _send(task, export_id, countdown: float | None = None) -> None:
-    try:
-        task.apply_async((str(export_id),), countdown=countdown)
-    except Exception as exc:  # kombu's errors vary by transport; the reconciler re-sends from the row
-        log.warning("could not enqueue %s for export %s: %s", task.name, export_id, exc)
-
-
 def export_enqueue(export: Export) -> None:
     """Wake a worker for a new export once the transaction that created it commits."""
-    from exports.tasks import submit_export
-
-    transaction.on_commit(partial(_send, submit_export, export.pk))
+    enqueue.after_commit(enqueue.SUBMIT, export.pk)
 
 
-# --- telling the requester ---
-
-SUBJECTS = {
-    S.COMPLETED: "Your export of {name} is ready",
-    S.FAILED: "Your export of {name} failed",
-    S.TIMED_OUT: "Your export of {name} timed out",
-    S.CANCELLED: "Your export of {name} was cancelled",
-}
+# --- the end of an export ---
 
 
-def export_notify(*, export_id) -> None:
-    """Email the requester that the export ended (no RLS values, no file links: the portal has them)."""
-    export = Export.objects.select_related("user", "dashboard").get(pk=export_id)
-    if export.is_scheduled:
-        from exports.schedules import scheduled_export_ended  # schedules build on this module
-
-        return scheduled_export_ended(export)
-    if not export.user.email or export.status not in SUBJECTS:
-        return
-    subject = SUBJECTS[export.status].format(name=export.dashboard.name)
-    if export.status == S.COMPLETED and export.error_code == PARTIAL_SUCCESS:
-        subject = f"Your export of {export.dashboard.name} is partly ready"
-    lines = [f"Hello {export.user.get_short_name() or export.user.username},", ""]
-    lines.append(f"{subject}.")
-    if export.error_message:
-        lines.append(export.error_message)
-    for export_file in export.files.order_by("index", "part"):
-        state = export_file.error_message or "ready to download"
-        lines.append(f"  - {export_file}: {state}")
-    path = reverse("exports:detail", args=[export.pk])
-    lines += ["", f"Open it in the portal: {settings.PORTAL_BASE_URL}{path}"]
-    try:
-        send_mail(subject, "\n".join(lines), None, [export.user.email])
-    except OSError as exc:  # SMTP trouble must not undo a finished export
-        log.warning("could not email the requester of export %s: %s", export.pk, exc)
+def export_ended(*, export_id) -> None:
+    """After an export's terminal transition commits: the mail (exports/notify.py), then its schedule
+    run, when a schedule made it, counts it."""
+    export = Export.objects.select_related("user", "dashboard", "destination", "schedule_run__schedule__owner").get(
+        pk=export_id
+    )
+    notify.export_ended(export)
+    if export.is_scheduled and export.schedule_run_id is not None:
+        schedules.run_finish_if_ended(export.schedule_run_id)

@@ -30,7 +30,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from exports import audit
+from exports import events
 from exports.aws import RetryableAwsError
 
 # The bucket holds a single token and refills at calls_per_second / SPACING_MARGIN: calls are
@@ -236,7 +236,6 @@ class UserLimit:
 
 EXPORT_SUBMISSIONS = UserLimit("export_submissions", "export submissions", "EXPORT_SUBMISSIONS_PER_HOUR", 3600, "hour")
 DOWNLOADS = UserLimit("downloads", "download clicks", "DOWNLOADS_PER_MINUTE", 60, "minute")
-LIMIT_REFUSED_ACTION = "limit.refused"
 
 
 def _in_words(seconds: int) -> str:
@@ -266,17 +265,14 @@ def user_limit_take(limit: UserLimit, *, user, ip_address: str | None = None, ex
         return
     refused = LimitReached(limit, max(1, math.ceil(wait)))
     with transaction.atomic():
-        audit.record(
-            LIMIT_REFUSED_ACTION,
+        events.limit_refused(
             actor=user,
+            limit=limit.name,
+            allowed=allowed,
+            period_seconds=limit.period_seconds,
+            retry_after_seconds=refused.retry_after,
             export=export,
             target=target,
-            data={
-                "limit": limit.name,
-                "allowed": allowed,
-                "period_seconds": limit.period_seconds,
-                "retry_after_seconds": refused.retry_after,
-            },
             ip_address=ip_address,
         )
     raise refused

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from cron_descriptor import Options, get_description
@@ -316,3 +317,15 @@ def shortest_interval(recurrence: Recurrence, start: datetime) -> timedelta | No
                 break  # cannot get shorter
         previous = current
     return shortest
+
+
+def of_schedule(schedule: Any) -> Recurrence:
+    """The recurrence a Schedule row stores (duck-typed: this module stays free of Django)."""
+    return Recurrence(
+        kind=schedule.kind,
+        timezone=schedule.timezone,
+        at_time=schedule.at_time,
+        weekdays=tuple(schedule.weekdays or ()),
+        month_day=schedule.month_day,
+        cron=schedule.cron,
+    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from exports.models import Dashboard, RlsTagMapping
@@ -169,53 +168,4 @@ def export_blocker(identity: RlsIdentity, dashboard: Dashboard) -> str | None:
             f"{dashboard.name} shows only the rows your row-level security tags allow ({keys}). {' '.join(unmet)} "
             "Ask an administrator to map your tags."
         )
-    return None
-
-
-def tag_limit_problem(
-    *, user=None, group=None, dashboard: Dashboard | None = None, tag_key: str, exclude_pk: int | None = None
-) -> str | None:
-    """Would one more mapping (subject, key, scope) give someone more than MAX_TAGS tags on a dashboard?
-
-    The identity QuickSight receives is one list of at most 50 session tags, so the limit holds
-    per user and dashboard, across the user's own mappings and all their groups'.
-    """
-    User = get_user_model()
-    memberships = User.groups.through.objects
-    if user is not None:
-        users = [user.pk]
-    else:
-        users = list(memberships.filter(group_id=group.pk).values_list("user_id", flat=True))
-    groups_of: dict[int | None, set[int]] = {pk: set() for pk in users}
-    for user_id, group_id in memberships.filter(user_id__in=users).values_list("user_id", "group_id"):
-        groups_of[user_id].add(group_id)
-    if group is not None:
-        for user_groups in groups_of.values():
-            user_groups.add(group.pk)
-        if not users:
-            groups_of[None] = {group.pk}  # no member yet: the group's own tags must fit too
-
-    all_groups = set().union(*groups_of.values()) if groups_of else set()
-    rows = (
-        RlsTagMapping.objects.filter(Q(user_id__in=users) | Q(group_id__in=all_groups))
-        .exclude(pk=exclude_pk)
-        .values_list("user_id", "group_id", "dashboard_id", "tag_key")
-    )
-    rows = list(rows)
-    scope = dashboard.pk if dashboard is not None else None
-    for subject_pk, subject_groups in groups_of.items():
-        keys_by_scope: dict[int | None, set[str]] = {None: set()}
-        for row_user, row_group, row_dashboard, key in rows:
-            if (row_user is not None and row_user == subject_pk) or row_group in subject_groups:
-                keys_by_scope.setdefault(row_dashboard, set()).add(key)
-        scopes = [scope] if scope is not None else list(keys_by_scope)
-        for dashboard_pk in scopes:
-            keys = keys_by_scope[None] | keys_by_scope.get(dashboard_pk, set()) | {tag_key}
-            if len(keys) > MAX_TAGS:
-                who = User.objects.get(pk=subject_pk).get_username() if subject_pk else f"group {group}"
-                where = Dashboard.objects.get(pk=dashboard_pk).name if dashboard_pk else "every dashboard"
-                return (
-                    f"{who} would have {len(keys)} row-level security tags for {where}; "
-                    f"QuickSight accepts at most {MAX_TAGS} per identity."
-                )
     return None

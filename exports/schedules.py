@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from exports import access, audit, recurrence, schedule_notify
+from exports import access, events, notify, recurrence
 from exports.models import Export, Schedule, ScheduleOptOut, ScheduleRun, ScheduleRunRecipient
 from exports.recurrence import Recurrence
 from exports.rls import effective_identity, export_blocker
@@ -59,14 +59,7 @@ class ScheduleInvalid(ValueError):
 
 
 def recurrence_of(schedule: Schedule) -> Recurrence:
-    return Recurrence(
-        kind=schedule.kind,
-        timezone=schedule.timezone,
-        at_time=schedule.at_time,
-        weekdays=tuple(schedule.weekdays or ()),
-        month_day=schedule.month_day,
-        cron=schedule.cron,
-    )
+    return recurrence.of_schedule(schedule)
 
 
 def _recurrence_fields(rec: Recurrence) -> dict[str, Any]:
@@ -283,7 +276,7 @@ def schedule_create(
         )
         schedule.recipient_users.set(recipient_users)
         schedule.recipient_groups.set(recipient_groups)
-        audit.record("schedule.created", actor=owner, target=schedule, data=_snapshot(schedule), ip_address=ip_address)
+        events.schedule_created(schedule=schedule, actor=owner, snapshot=_snapshot(schedule), ip_address=ip_address)
     return schedule
 
 
@@ -329,12 +322,8 @@ def schedule_update(
         schedule.save()
         schedule.recipient_users.set(users)
         schedule.recipient_groups.set(groups)
-        audit.record(
-            "schedule.changed",
-            actor=actor,
-            target=schedule,
-            data={"before": before, "after": _snapshot(schedule)},
-            ip_address=ip_address,
+        events.schedule_changed(
+            schedule=schedule, actor=actor, before=before, after=_snapshot(schedule), ip_address=ip_address
         )
     return schedule
 
@@ -351,15 +340,9 @@ def schedule_pause(*, schedule: Schedule, reason: str, actor=None, ip_address: s
         ):
             return False
         schedule.is_paused, schedule.pause_reason, schedule.paused_at = True, reason, now
-        audit.record(
-            "schedule.paused",
-            actor=actor,
-            target=schedule,
-            data={"reason": reason, "by_itself": actor is None},
-            ip_address=ip_address,
-        )
+        events.schedule_paused(schedule=schedule, reason=reason, actor=actor, ip_address=ip_address)
         if actor is None:
-            transaction.on_commit(lambda: schedule_notify.paused_mail(schedule, reason))
+            transaction.on_commit(lambda: notify.paused_mail(schedule, reason))
     return True
 
 
@@ -377,16 +360,14 @@ def schedule_resume(*, schedule: Schedule, actor, now: datetime | None = None, i
             return False
         schedule.is_paused, schedule.pause_reason, schedule.consecutive_failures = False, "", 0
         schedule.next_run_at = following
-        audit.record(
-            "schedule.resumed", actor=actor, target=schedule, data={"next_run_at": following}, ip_address=ip_address
-        )
+        events.schedule_resumed(schedule=schedule, actor=actor, next_run_at=following, ip_address=ip_address)
     return True
 
 
 def schedule_delete(*, schedule: Schedule, actor, ip_address: str | None = None) -> None:
     """Delete a schedule and its runs; its exports stay (marked scheduled) and history keeps every event."""
     with transaction.atomic():
-        audit.record("schedule.deleted", actor=actor, target=schedule, data=_snapshot(schedule), ip_address=ip_address)
+        events.schedule_deleted(schedule=schedule, actor=actor, snapshot=_snapshot(schedule), ip_address=ip_address)
         schedule.delete()
 
 
@@ -395,9 +376,7 @@ def schedule_opt_out(*, schedule: Schedule, user, ip_address: str | None = None)
     with transaction.atomic():
         _, created = ScheduleOptOut.objects.get_or_create(schedule=schedule, user=user)
         if created:
-            audit.record(
-                "schedule.opted_out", actor=user, target=schedule, data={"user": user.username}, ip_address=ip_address
-            )
+            events.schedule_opted(schedule=schedule, user=user, out=True, ip_address=ip_address)
     return created
 
 
@@ -405,9 +384,7 @@ def schedule_opt_in(*, schedule: Schedule, user, ip_address: str | None = None) 
     with transaction.atomic():
         deleted, _ = ScheduleOptOut.objects.filter(schedule=schedule, user=user).delete()
         if deleted:
-            audit.record(
-                "schedule.opted_in", actor=user, target=schedule, data={"user": user.username}, ip_address=ip_address
-            )
+            events.schedule_opted(schedule=schedule, user=user, out=False, ip_address=ip_address)
     return bool(deleted)
 
 
@@ -479,11 +456,7 @@ def claim_run(schedule_id: int, now: datetime) -> ScheduleRun | None:
                 run = None  # the unique row: another process has this occurrence
         Schedule.objects.filter(pk=schedule.pk).update(next_run_at=following)
         if run is not None:
-            audit.record(
-                "schedule.run_started",
-                target=schedule,
-                data={"run": run.pk, "scheduled_for": occurrence, "late": run.is_late, "missed": missed},
-            )
+            events.run_started(schedule=schedule, run=run, scheduled_for=occurrence, late=run.is_late, missed=missed)
     if run is not None:
         log.info(
             "schedule %s: run %s for %s%s",
@@ -560,12 +533,15 @@ def schedule_run_now(*, schedule: Schedule, actor, now: datetime | None = None, 
             raise ScheduleInvalid(
                 [ScheduleProblem("schedule", "run-once", "this occurrence is running already")]
             ) from None
-        audit.record(
-            "schedule.run_started",
+        events.run_started(
+            schedule=schedule,
+            run=run,
+            scheduled_for=now,
+            late=False,
+            missed=0,
             actor=actor,
-            target=schedule,
-            data={"run": run.pk, "scheduled_for": now, "late": False, "missed": 0, "run_now": True},
             ip_address=ip_address,
+            run_now=True,
         )
     return run_execute(run)
 
@@ -583,9 +559,7 @@ def run_execute(run: ScheduleRun) -> RunReport:
                 status=R.BLOCKED, message=blocker, finished_at=timezone.now()
             ):
                 run.status = R.BLOCKED
-                audit.record(
-                    "schedule.run_ended", target=schedule, data={"run": run.pk, "status": R.BLOCKED, "reason": blocker}
-                )
+                events.run_ended(schedule=schedule, run=run, status=R.BLOCKED, reason=blocker)
                 schedule_pause(schedule=schedule, reason=blocker)
         return report
 
@@ -619,17 +593,9 @@ def run_execute(run: ScheduleRun) -> RunReport:
         to = R.WAITING if report.exports else R.FAILED
         if ScheduleRun.objects.filter(pk=run.pk, status=R.MAKING).update(status=to):
             run.status = to
-            audit.record(
-                "schedule.run_made",
-                target=schedule,
-                data={
-                    "run": run.pk,
-                    "exports": [{"user": u, "export": e} for u, e in report.exports],
-                    "skipped": [{"user": u, "reason": r} for u, r in report.skipped],
-                },
-            )
+            events.run_made(schedule=schedule, run=run, exports=report.exports, skipped=report.skipped)
             if report.skipped:
-                transaction.on_commit(lambda: schedule_notify.skipped_mail(run, report.skipped))
+                transaction.on_commit(lambda: notify.skipped_mail(run, report.skipped))
     if run.status == R.FAILED:
         _run_ended(run, R.FAILED, "No recipient could get an export.")
     return report
@@ -663,31 +629,11 @@ def _run_ended(run: ScheduleRun, to: str, message: str) -> bool:
         else:
             Schedule.objects.filter(pk=schedule.pk).update(consecutive_failures=F("consecutive_failures") + 1)
         failures = Schedule.objects.values_list("consecutive_failures", flat=True).get(pk=schedule.pk)
-        audit.record(
-            "schedule.run_ended",
-            target=schedule,
-            data={"run": run.pk, "status": to, "reason": message, "consecutive_failures": failures},
-        )
+        events.run_ended(schedule=schedule, run=run, status=to, reason=message, consecutive_failures=failures)
         limit = settings.SCHEDULE_MAX_CONSECUTIVE_FAILURES
         if to == R.FAILED and failures >= limit:
             schedule_pause(schedule=schedule, reason=f"its last {failures} runs failed (the limit is {limit}).")
     return True
-
-
-def scheduled_export_ended(export: Export) -> None:
-    """The end-of-export hook (exports.jobs.export_notify) for exports a schedule made."""
-    export = Export.objects.select_related("user", "dashboard", "destination", "schedule_run__schedule__owner").get(
-        pk=export.pk
-    )
-    if export.schedule_run is not None:
-        attachments = None
-        if (
-            export.schedule_run.schedule.delivery == Schedule.Delivery.ATTACH
-            and export.status == Export.Status.COMPLETED
-        ):
-            attachments = schedule_notify.attachments_for(export)
-        schedule_notify.export_ended_mail(export, attachments=attachments)
-        run_finish_if_ended(export.schedule_run_id)
 
 
 def schedules_of(user) -> Any:

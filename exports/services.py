@@ -1,14 +1,16 @@
-"""Writes on exports. Every change and its audit event share one transaction."""
+"""Writes: exports, grants, RLS mappings, destinations. Every change and its audit event share one transaction."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 
-from exports import audit, jobs, quota
-from exports.models import Export
+from exports import enqueue, events, quota
+from exports.models import Dashboard, Export, Grant, RlsTagMapping, S3Destination
 from exports.snapshot import SnapshotRequestInvalid, build_request, parse_spec, request_to_json
 
 
@@ -62,18 +64,95 @@ def _create(user, export_id, built, parsed, request_json, ip_address, submit_tok
             snapshot_job_id=built.kwargs["SnapshotJobId"],
             submit_token=submit_token,
         )
-        audit.record(
-            "export.requested",
-            actor=user,
-            export=export,
-            target=export,
-            data={
-                "dashboard": built.dashboard.dashboard_id,
-                "spec": export.spec,
-                "request": request_json,
-                "rls_identity": {"tags": built.identity.tags, "sources": built.identity.sources},
-            },
-            ip_address=ip_address,
+        events.export_requested(
+            export=export, actor=user, dashboard=built.dashboard, identity=built.identity, ip_address=ip_address
         )
-        jobs.export_enqueue(export)  # sends submit_export once this transaction commits
+        enqueue.after_commit(enqueue.SUBMIT, export.pk)
     return export
+
+
+# --- grants, RLS mappings, S3 destinations: every write validated, with its audit event ---
+# The Django admin, seed_demo and any later API come through here.
+
+Setting = Grant | RlsTagMapping | S3Destination
+
+
+def setting_save(
+    *, obj: Setting, actor=None, ip_address: str | None = None, many: dict[str, Iterable[Any]] | None = None
+) -> Setting:
+    """Create or change a grant, mapping or destination as `obj` now holds it (and its many-to-many
+    values, e.g. {"allowed_groups": [...]}), after the model's rules; one `<name>.created|changed`
+    event with the values before and after, none when nothing changed. Raises ValidationError."""
+    with transaction.atomic():
+        # What the database holds now: `obj` may already carry the new values (a bound admin form's).
+        before = events.setting_values(type(obj).objects.get(pk=obj.pk)) if obj.pk else None
+        obj.full_clean()
+        obj.save()
+        for name, values in (many or {}).items():
+            getattr(obj, name).set(values)
+        after = events.setting_values(obj)
+        if before != after:
+            verb = "changed" if before is not None else "created"
+            events.setting_written(obj=obj, verb=verb, before=before, after=after, actor=actor, ip_address=ip_address)
+    return obj
+
+
+def setting_delete(*, obj: Setting, actor=None, ip_address: str | None = None) -> None:
+    with transaction.atomic():
+        events.setting_written(
+            obj=obj, verb="deleted", before=events.setting_values(obj), after=None, actor=actor, ip_address=ip_address
+        )
+        obj.delete()
+
+
+def grant_create(*, dashboard: Dashboard, user=None, group=None, actor=None, ip_address: str | None = None) -> Grant:
+    """Share a dashboard with one user or one group."""
+    grant = Grant(dashboard=dashboard, user=user, group=group)
+    return setting_save(obj=grant, actor=actor, ip_address=ip_address)
+
+
+def grant_delete(*, grant: Grant, actor=None, ip_address: str | None = None) -> None:
+    setting_delete(obj=grant, actor=actor, ip_address=ip_address)
+
+
+def rls_mapping_set(
+    *,
+    tag_key: str,
+    tag_value: str,
+    user=None,
+    group=None,
+    dashboard: Dashboard | None = None,
+    actor=None,
+    ip_address: str | None = None,
+) -> RlsTagMapping:
+    """Give a user or group the value of one RLS tag, on one dashboard or (None) on every one: creates
+    the mapping, or changes the value of the one that exists for that subject, key and scope."""
+    mapping = RlsTagMapping.objects.filter(user=user, group=group, dashboard=dashboard, tag_key=tag_key).first()
+    if mapping is None:
+        mapping = RlsTagMapping(user=user, group=group, dashboard=dashboard, tag_key=tag_key)
+    mapping.tag_value = tag_value
+    return setting_save(obj=mapping, actor=actor, ip_address=ip_address)
+
+
+def rls_mapping_delete(*, mapping: RlsTagMapping, actor=None, ip_address: str | None = None) -> None:
+    setting_delete(obj=mapping, actor=actor, ip_address=ip_address)
+
+
+def destination_create(
+    *,
+    name: str,
+    bucket_name: str,
+    bucket_prefix: str,
+    region: str,
+    allowed_groups: Iterable[Group] = (),
+    actor=None,
+    ip_address: str | None = None,
+) -> S3Destination:
+    destination = S3Destination(name=name, bucket_name=bucket_name, bucket_prefix=bucket_prefix, region=region)
+    return setting_save(
+        obj=destination, actor=actor, ip_address=ip_address, many={"allowed_groups": list(allowed_groups)}
+    )
+
+
+def destination_delete(*, destination: S3Destination, actor=None, ip_address: str | None = None) -> None:
+    setting_delete(obj=destination, actor=actor, ip_address=ip_address)

@@ -15,11 +15,9 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from exports import audit
+from exports import events
 from exports.views.http import client_address
 
-LOGIN_FAILED_ACTION = "auth.login_failed"
-LOCKED_OUT_ACTION = "auth.locked_out"
 USERNAME_MAX = 150  # Django's username length: anything longer is not a username of ours
 
 
@@ -31,15 +29,15 @@ def _username(credentials: dict | None) -> str:
 def record_login_failed(sender, credentials: dict | None = None, request: HttpRequest | None = None, **kwargs) -> None:
     """Django's user_login_failed: one audit event per failed attempt (locked-out attempts included)."""
     with transaction.atomic():
-        audit.record(LOGIN_FAILED_ACTION, data={"username": _username(credentials)}, ip_address=client_address(request))
+        events.login_failed(username=_username(credentials), ip_address=client_address(request))
 
 
 def record_locked_out(sender, request: HttpRequest | None = None, username: str | None = None, **kwargs) -> None:
     """django-axes's user_locked_out: the attempt that found the username or address locked."""
     with transaction.atomic():
-        audit.record(
-            LOCKED_OUT_ACTION,
-            data={"username": _username({"username": username}), "failure_limit": settings.AXES_FAILURE_LIMIT},
+        events.locked_out(
+            username=_username({"username": username}),
+            failure_limit=settings.AXES_FAILURE_LIMIT,
             ip_address=client_address(request),
         )
 

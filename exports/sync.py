@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from exports import audit, aws, quota
+from exports import aws, events, quota
 from exports.models import Dashboard, DashboardParameter, Sheet, Visual
 from exports.rls_rules import TagConfiguration
 
@@ -294,12 +294,7 @@ def _mark_gone(account_id: str, region: str, dashboard_ids: list[str], report: S
             continue
         with transaction.atomic():
             Dashboard.objects.filter(pk=dashboard.pk).update(is_stale=True, last_synced_at=timezone.now())
-            audit.record(
-                "catalog.dashboard_gone",
-                actor=actor,
-                target=dashboard,
-                data={"aws_account_id": account_id, "region": region, "dashboard_id": dashboard.dashboard_id},
-            )
+            events.dashboard_gone(dashboard=dashboard, actor=actor)
         report.gone.append(dashboard.dashboard_id)
     return found
 
@@ -435,10 +430,9 @@ def _apply(
         counts["stale"],
     )
     if result.added or result.changed or result.stale:
-        audit.record(
-            "catalog.synced",
+        events.catalog_synced(
+            dashboard=dashboard,
             actor=actor,
-            target=dashboard,
             data={
                 "aws_account_id": account_id,
                 "region": region,

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from exports import audit, jobs, schedules
+from exports import audit, enqueue, jobs, schedules
 from exports.models import Export, WorkerHeartbeat
 
 log = logging.getLogger(__name__)
@@ -33,11 +33,13 @@ def _follow(task, export_id: str, nxt: jobs.Next) -> None:
         raise task.retry(countdown=nxt.retry_in, exc=nxt.error)
 
 
+@enqueue.register
 @shared_task(bind=True, ignore_result=True, max_retries=None)
 def submit_export(self, export_id: str) -> None:
     _follow(self, export_id, jobs.export_submit(export_id=export_id, retries=self.request.retries))
 
 
+@enqueue.register
 @shared_task(bind=True, ignore_result=True, max_retries=None)
 def poll_export(self, export_id: str) -> None:
     _follow(self, export_id, jobs.export_poll(export_id=export_id, retries=self.request.retries))
@@ -52,6 +54,7 @@ def reconcile_exports() -> None:
         poll_export.delay(export_id)
 
 
+@enqueue.register
 @shared_task(ignore_result=True)
 def archive_export_files(export_id: str) -> None:
     from exports.downloads import export_files_archive

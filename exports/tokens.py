@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from exports import audit, quota
+from exports import events, quota
 from exports.models import ApiToken
 from exports.validators import text_fault
 
@@ -106,19 +106,7 @@ def token_create(
             scopes=scopes,
             expires_at=timezone.now() + timedelta(days=expires_days),
         )
-        audit.record(
-            "api_token.created",
-            actor=actor or user,
-            target=token,
-            data={
-                "token": token.pk,
-                "user": user.username,
-                "name": token.name,
-                "scopes": scopes,
-                "expires_at": token.expires_at,
-            },
-            ip_address=ip_address,
-        )
+        events.api_token_created(token=token, actor=actor or user, ip_address=ip_address)
     return token, f"{TOKEN_PREFIX}{prefix}_{secret}"
 
 
@@ -129,13 +117,7 @@ def token_revoke(*, token: ApiToken, actor, ip_address: str | None = None) -> bo
         if ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now) != 1:
             return False
         token.revoked_at = now
-        audit.record(
-            "api_token.revoked",
-            actor=actor,
-            target=token,
-            data={"token": token.pk, "user": token.user.username, "name": token.name},
-            ip_address=ip_address,
-        )
+        events.api_token_revoked(token=token, actor=actor, ip_address=ip_address)
     return True
 
 
@@ -172,11 +154,4 @@ def token_used(token: ApiToken, *, operation: str, write: bool, ip_address: str 
         updated = ApiToken.objects.filter(pk=token.pk).filter(Q() if write else recent).update(last_used_at=now)
         if not updated:
             return
-        audit.record(
-            "api.used",
-            actor=token.user,
-            export=export,
-            target=token,
-            data={"token": token.pk, "operation": operation, "write": write},
-            ip_address=ip_address,
-        )
+        events.api_used(token=token, operation=operation, write=write, ip_address=ip_address, export=export)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import redis as redis_lib
 
-from exports.management.commands.seed_demo import seed_users
+from tests.factories import make_demo_users
 from tests.services import redis_test_url
 
 AUDIT_NO_TRUNCATE_TRIGGER = "exports_auditevent_no_truncate"
@@ -48,7 +48,7 @@ def generous_user_limits(settings):
 @pytest.fixture
 def demo_users(db):
     """alice (EMEA) and bob (AMER) in Analysts, carol with nothing, audra the auditor, admin."""
-    seed_users()
+    make_demo_users()
     from django.contrib.auth import get_user_model
 
     return {user.username: user for user in get_user_model().objects.all()}

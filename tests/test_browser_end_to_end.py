@@ -15,7 +15,7 @@ import pytest
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
-from exports.history import DOWNLOAD_ACTION
+from exports.events import FILE_DOWNLOADED as DOWNLOAD_ACTION
 from exports.models import AuditEvent, Dashboard, Export, Grant
 from exports.sync import sync_dashboards
 from portal.celery import app

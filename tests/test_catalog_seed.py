@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from exports import access
-from exports.models import Dashboard, Grant
+from exports import access, audit
+from exports.models import AuditEvent, Dashboard, Grant
 from exports.rls import effective_identity, export_blocker
 from quicksight_local.jobs import get_state
 
@@ -69,3 +69,27 @@ def test_seeded_account_managers_show_rule_groups(embedded, db, django_user_mode
         "region and customer_segment, or account_manager; you have no value for customer_segment, account_manager. "
         "Ask an administrator to map your tags."
     )
+
+
+def test_seed_demo_writes_its_grants_and_tags_into_the_history_once(embedded, db):
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    grants = AuditEvent.objects.filter(action="grant.created")
+    assert sorted((e.data["after"]["dashboard"].rsplit("/", 1)[1], e.data["after"]["group"]) for e in grants) == [
+        ("account-plans", "Account managers"),
+        ("sales-overview", "Analysts"),
+        ("support-ops", "Analysts"),
+    ]
+    tags = AuditEvent.objects.filter(action="rls_mapping.created")
+    assert sorted((e.data["after"]["user"], e.data["after"]["tag_key"]) for e in tags) == [
+        ("alice", "region"),
+        ("bob", "region"),
+        ("dave", "customer_segment"),
+        ("dave", "region"),
+        ("erin", "region"),
+    ]
+    assert not AuditEvent.objects.exclude(
+        action__in=["grant.created", "rls_mapping.created", "catalog.synced"]
+    ).exists()
+    assert audit.verify_chain().intact

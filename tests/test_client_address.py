@@ -9,8 +9,8 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.urls import reverse
 
+from exports.events import LOGIN_FAILED as LOGIN_FAILED_ACTION
 from exports.models import AuditEvent
-from exports.signins import LOGIN_FAILED_ACTION
 
 pytestmark = pytest.mark.django_db
 WRONG = "not-alice-s-password"

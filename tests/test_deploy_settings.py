@@ -47,7 +47,7 @@ def test_portal_base_url_must_be_absolute_and_names_the_variable():
 @pytest.mark.django_db
 def test_the_export_mail_links_to_the_portal_with_an_absolute_address(alice, settings):
     export = make_export(alice, status=Export.Status.COMPLETED)
-    jobs.export_notify(export_id=export.pk)
+    jobs.export_ended(export_id=export.pk)
     link = re.search(r"Open it in the portal: (\S+)", mail.outbox[-1].body)[1]
     parts = urlsplit(link)
     assert parts.scheme in {"http", "https"} and parts.netloc, link

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from exports import aws
 from exports.downloads import export_files_archive
-from exports.history import DOWNLOAD_ACTION
+from exports.events import FILE_DOWNLOADED as DOWNLOAD_ACTION
 from exports.models import AuditEvent, Export, ExportFile, S3Destination
 from tests.history_factory import REGION, make_dashboard, make_export
 

@@ -83,7 +83,7 @@ def test_history_export_is_for_auditors_only(client, alice, db):
 
 def test_history_record_lists_aws_request_ids_and_who_downloaded(client, alice, audra):
     from exports import audit
-    from exports.history import DOWNLOAD_ACTION
+    from exports.events import FILE_DOWNLOADED as DOWNLOAD_ACTION
     from tests.history_factory import make_export
 
     export = make_export(alice, make_dashboard(), tags={"region": "EMEA"})

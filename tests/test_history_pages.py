@@ -176,7 +176,7 @@ def test_auditor_sees_every_export_with_rls_identity_request_ids_and_downloads(c
         error_code="AccessDeniedException", error_detail="User is not authorized (request 1234)"
     )
     from exports import audit
-    from exports.history import DOWNLOAD_ACTION
+    from exports.events import FILE_DOWNLOADED as DOWNLOAD_ACTION
 
     audit.record(DOWNLOAD_ACTION, actor=alice, export=mine, data={"file": 0}, ip_address="10.1.2.3")
     client.force_login(audra)

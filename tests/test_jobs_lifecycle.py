@@ -11,7 +11,7 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from exports import aws, jobs
+from exports import aws, enqueue, jobs
 from exports.models import Export, ExportFile, Grant, RlsTagMapping
 from tests.jobs_support import ACCOUNT, REGION, actions, make_export
 
@@ -412,7 +412,7 @@ def test_with_archiving_on_a_completed_export_is_queued_for_archiving(
 ):
     settings.ARCHIVE_EXPORTS = True
     sent = []
-    monkeypatch.setattr(jobs, "_send", lambda task, export_id, countdown=None: sent.append((task.name, export_id)))
+    monkeypatch.setattr(enqueue, "send", lambda step, export_id, countdown=None: sent.append((step, export_id)))
     export = started(stub, make_export(alice))
     expect_describe(stub, export, "COMPLETED")
     expect_result(stub, export, [file_result("https://files.example/0")])
@@ -610,9 +610,46 @@ def test_requester_can_cancel_only_while_waiting(stub, alice):
 
 
 @pytest.mark.django_db
+def test_the_requester_cannot_cancel_an_export_that_is_submitting(alice):
+    submitting = make_export(alice, status=S.SUBMITTING)
+
+    assert not jobs.export_cancel(export=Export.objects.get(pk=submitting.pk), actor=alice)
+
+    assert Export.objects.get(pk=submitting.pk).status == S.SUBMITTING
+    assert actions(submitting) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("seen", "to"),
+    [
+        (S.PENDING, S.COMPLETED),  # never started: cannot have finished
+        (S.PENDING, S.QUEUED),  # Start needs the running slot SUBMITTING holds
+        (S.COMPLETED, S.FAILED),  # an ended export stays ended
+        (S.CANCELLED, S.SUBMITTING),
+        (S.RUNNING, S.CANCELLED),  # QuickSight has no cancel
+    ],
+)
+def test_a_transition_not_in_the_table_is_refused_and_writes_nothing(alice, seen, to):
+    export = make_export(alice, status=seen)
+
+    assert jobs._transition(Export.objects.get(pk=export.pk), to, error_message="should not land") is False
+
+    export.refresh_from_db()
+    assert (export.status, export.error_message) == (seen, "")
+    assert actions(export) == []
+
+
+def test_the_table_leaves_from_no_ended_state_and_reaches_every_other_one():
+    sources = set().union(*jobs.ALLOWED.values(), *jobs.ALLOWED_TO_PEOPLE.values())
+    assert not sources & Export.TERMINAL
+    assert set(jobs.ALLOWED) | set(jobs.ALLOWED_TO_PEOPLE) == set(S) - {S.PENDING}
+
+
+@pytest.mark.django_db
 def test_enqueue_waits_for_commit_and_a_rollback_sends_nothing(alice, monkeypatch, django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr(jobs, "_send", lambda task, export_id, countdown=None: sent.append((task.name, export_id)))
+    monkeypatch.setattr(enqueue, "send", lambda step, export_id, countdown=None: sent.append((step, export_id)))
 
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
         jobs.export_enqueue(make_export(alice))
@@ -647,7 +684,7 @@ def test_export_create_wakes_the_worker_only_once_committed(alice, monkeypatch, 
 
     make_sales_catalog()
     sent = []
-    monkeypatch.setattr(jobs, "_send", lambda task, export_id, countdown=None: sent.append((task.name, export_id)))
+    monkeypatch.setattr(enqueue, "send", lambda step, export_id, countdown=None: sent.append((step, export_id)))
     spec = {"dashboard": "sales", "files": [{"format": "CSV", "visual": "top-products"}]}
 
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():

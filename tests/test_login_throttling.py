@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from exports import audit
+from exports.events import LOCKED_OUT as LOCKED_OUT_ACTION
+from exports.events import LOGIN_FAILED as LOGIN_FAILED_ACTION
 from exports.models import AuditEvent
-from exports.signins import LOCKED_OUT_ACTION, LOGIN_FAILED_ACTION
 
 pytestmark = pytest.mark.django_db
 WRONG = "not-alice-s-password"

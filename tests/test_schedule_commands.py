@@ -10,7 +10,7 @@ import sys
 import pytest
 from django.core.management import call_command
 
-from exports import jobs
+from exports import enqueue
 from exports.models import Export, Schedule, ScheduleRun
 from tests.factories import make_sales_catalog
 from tests.services import ROOT, worker_env
@@ -20,7 +20,7 @@ SPEC = {"dashboard": "sales", "files": [{"format": "CSV", "visual": "order-lines
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr(jobs, "_send", lambda task, export_id, countdown=None: None)
+    monkeypatch.setattr(enqueue, "send", lambda step, export_id, countdown=None: None)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from django.urls import reverse
 
-from exports import jobs, recurrence, schedule_notify, schedules
+from exports import enqueue, notify, recurrence, schedules
 from exports.models import AuditEvent, Export, Schedule, ScheduleOptOut, ScheduleRun
 from exports.services import export_create
 from tests.factories import make_sales_catalog
@@ -34,7 +34,7 @@ def fast_passwords(settings):
 def no_broker(monkeypatch):
     """Exports are created, not run, here: their wake-ups are collected instead of sent."""
     sent = []
-    monkeypatch.setattr(jobs, "_send", lambda task, export_id, countdown=None: sent.append(str(export_id)))
+    monkeypatch.setattr(enqueue, "send", lambda step, export_id, countdown=None: sent.append(str(export_id)))
     return sent
 
 
@@ -331,7 +331,7 @@ def test_a_recipient_opts_out_from_the_export_page_their_mail_links_to(client, s
     bobs = Export.objects.get(schedule_run=report.run, user=bob)
     Export.objects.filter(pk=bobs.pk).update(status=Export.Status.FAILED)
     mail.outbox.clear()
-    schedule_notify.export_ended_mail(Export.objects.get(pk=bobs.pk))
+    notify.export_ended_mail(Export.objects.get(pk=bobs.pk))
     (message,) = mail.outbox
     link = re.search(r"Open it in the portal: \S*(/exports/[^/]+/)", message.body)[1]
     assert "opt out of it in the portal" in message.body

@@ -103,11 +103,11 @@ def test_with_a_real_worker_a_click_starts_at_once_while_30_scheduled_exports_wa
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
-    from exports.management.commands.seed_demo import seed_users
+    from tests.factories import make_demo_users
     from tests.services import celery_worker
     from tests.test_jobs_worker import FAST_WORKER, use_broker, wait_until
 
-    seed_users()
+    make_demo_users()
     alice, bob = (get_user_model().objects.get(username=name) for name in ("alice", "bob"))
 
     def submit(user, **fields) -> Export:

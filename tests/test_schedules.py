@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from django.db import connection
 
-from exports import jobs, recurrence, schedules
+from exports import enqueue, jobs, recurrence, schedules
 from exports.models import AuditEvent, Export, ExportFile, Grant, Schedule, ScheduleRun, Visual
 from exports.schedules import ScheduleInvalid
 from tests.factories import make_sales_catalog
@@ -33,7 +33,7 @@ def fast_passwords(settings):
 def no_broker(monkeypatch):
     """Exports are created, not run, here: their wake-ups are collected instead of sent."""
     sent = []
-    monkeypatch.setattr(jobs, "_send", lambda task, export_id, countdown=None: sent.append(str(export_id)))
+    monkeypatch.setattr(enqueue, "send", lambda step, export_id, countdown=None: sent.append(str(export_id)))
     return sent
 
 
@@ -407,7 +407,7 @@ def test_each_recipient_is_mailed_a_link_to_their_export_page_and_the_run_then_s
         ExportFile.objects.create(
             export=export, index=0, format="CSV", s3_uri=f"https://files.example/{username}?X-Signature=secret"
         )
-        jobs.export_notify(export_id=export.pk)
+        jobs.export_ended(export_id=export.pk)
 
     by_user = {m.to[0]: m for m in mail.outbox}
     assert set(by_user) == {alice.email, bob.email}  # no generic "your export" mail on top
@@ -432,7 +432,7 @@ def test_runs_whose_exports_all_failed_count_as_failed(sales, alice):
     (report,) = schedules.run_due(MONDAY_7_PARIS)
     (export,) = exports_of(report.run).values()
     Export.objects.filter(pk=export.pk).update(status=Export.Status.FAILED, error_message="QuickSight said no.")
-    jobs.export_notify(export_id=export.pk)
+    jobs.export_ended(export_id=export.pk)
 
     report.run.refresh_from_db()
     schedule.refresh_from_db()
@@ -490,7 +490,7 @@ def test_attach_delivery_attaches_the_files_when_they_fit_and_says_so_when_not(s
         ExportFile.objects.create(
             export=export, index=0, format="CSV", s3_uri="s3://finance-exports/snapshots/a/regions.csv"
         )
-        jobs.export_notify(export_id=export.pk)
+        jobs.export_ended(export_id=export.pk)
         return mail.outbox[-1]
 
     fits = run_and_complete(MONDAY_7_PARIS)
@@ -559,7 +559,7 @@ def test_admins_see_every_schedule_and_pause_it_with_an_audit_event(client, sale
     assert schedule_actions(schedule)[-1] == "schedule.paused"
 
 
-def test_beat_ticks_every_minute_with_the_registered_task(settings):
+def test_beat_ticks_every_minute_with_the_registered_task(settings, db):  # celery's Django fixup closes connections
     from portal.celery import app
 
     app.loader.import_default_modules()

@@ -14,8 +14,8 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 
+from exports.events import LIMIT_REFUSED as LIMIT_REFUSED_ACTION
 from exports.models import AuditEvent, Export
-from exports.quota import LIMIT_REFUSED_ACTION
 from tests.factories import make_sales_catalog
 from tests.history_factory import make_dashboard, make_export
 from tests.services import ROOT, worker_env

@@ -14,16 +14,13 @@ from ninja.security import HttpBearer
 from exports import tokens
 from exports.api.problems import ApiProblem
 from exports.models import ApiToken
+from exports.views.http import client_address
 
 BEARER = 'Bearer realm="api"'
 
 
 def unauthorized(detail: str) -> ApiProblem:
     return ApiProblem(401, "Authentication required", detail, headers={"WWW-Authenticate": BEARER})
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class TokenAuth(HttpBearer):
@@ -66,7 +63,7 @@ def scope(name: str, *, write: bool = False):
             status = getattr(response, "status_code", 200)
             if status < 400:
                 operation = f"{request.method} {request.path}"
-                tokens.token_used(token, operation=operation, write=write, ip_address=client_ip(request))
+                tokens.token_used(token, operation=operation, write=write, ip_address=client_address(request))
             return response
 
         # Ninja reads the parameters' types in the wrapper's module: hand it the view's, evaluated.

@@ -20,7 +20,7 @@ from ninja.errors import HttpError, ValidationError
 from ninja.parser import Parser
 
 from exports import access, catalog, history, jobs, recurrence, schedules, services
-from exports.api.auth import TokenAuth, client_ip, scope
+from exports.api.auth import TokenAuth, scope
 from exports.api.problems import ApiProblem, FieldProblem, from_validation, invalid, problem_response, text_problems
 from exports.api.schemas import (
     CancelOut,
@@ -41,6 +41,7 @@ from exports.downloads import DownloadUnavailable, export_file_download
 from exports.models import DashboardParameter, Export, ExportFile, Schedule
 from exports.quota import LimitReached
 from exports.snapshot import SnapshotRequestInvalid, build_request, load_spec, parse_spec, redact
+from exports.views.http import client_address
 
 READ, WRITE, SCHEDULES = "exports:read", "exports:write", "schedules"
 # Idempotency-Key values become the export's submit token, in a namespace of their own.
@@ -191,7 +192,7 @@ def export_new(request, payload: SpecIn):
     submit_token = uuid.uuid5(IDEMPOTENCY_NAMESPACE, key) if key else None
     try:
         export = services.export_create(
-            user=request.auth.user, spec=_spec(request), ip_address=client_ip(request), submit_token=submit_token
+            user=request.auth.user, spec=_spec(request), ip_address=client_address(request), submit_token=submit_token
         )
     except SnapshotRequestInvalid as bad:
         raise invalid(bad.problems) from None
@@ -284,7 +285,7 @@ def export_cancel(request, export_id: uuid.UUID):
     export = access.get_export_for_user(user, export_id)
     if export.user_id != user.pk and not access.is_admin(user):
         raise Http404("Only the requester can cancel an export.")
-    cancelled = jobs.export_cancel(export=export, actor=user, ip_address=client_ip(request))
+    cancelled = jobs.export_cancel(export=export, actor=user, ip_address=client_address(request))
     if not cancelled:
         raise ApiProblem(409, "Not cancelled", "this export has left the portal's queue and can no longer be cancelled")
     return {"cancelled": True, "export": _export_out(_one(user, export_id))}
@@ -308,7 +309,7 @@ def export_file_download_route(request, export_id: uuid.UUID, index: int, part: 
         export.files.select_related("export__dashboard", "export__destination"), index=index, part=part
     )
     try:
-        target = export_file_download(export_file=export_file, user=user, ip_address=client_ip(request))
+        target = export_file_download(export_file=export_file, user=user, ip_address=client_address(request))
     except DownloadUnavailable as exc:
         raise ApiProblem(409, "File unavailable", str(exc)) from None
     if target.archived is not None:
@@ -386,7 +387,7 @@ def schedule_new(request, payload: ScheduleIn):
             recipient_groups=groups,
             owner_opted_out=payload.owner_opted_out,
             delivery=payload.delivery,
-            ip_address=client_ip(request),
+            ip_address=client_address(request),
         )
     except schedules.ScheduleInvalid as bad:
         raise invalid(bad.problems) from None
@@ -406,7 +407,7 @@ def schedule_pause(request, schedule_id: int):
     user = request.auth.user
     schedule = access.get_schedule_for_owner(user, _small(schedule_id))
     schedules.schedule_pause(
-        schedule=schedule, reason=f"Paused by {user.username}.", actor=user, ip_address=client_ip(request)
+        schedule=schedule, reason=f"Paused by {user.username}.", actor=user, ip_address=client_address(request)
     )
     return _schedule_out(access.get_schedule_for_owner(user, schedule.pk))
 
@@ -417,7 +418,7 @@ def schedule_resume(request, schedule_id: int):
     """Resume from the next occurrence on (what was missed while paused does not run)."""
     user = request.auth.user
     schedule = access.get_schedule_for_owner(user, _small(schedule_id))
-    schedules.schedule_resume(schedule=schedule, actor=user, ip_address=client_ip(request))
+    schedules.schedule_resume(schedule=schedule, actor=user, ip_address=client_address(request))
     return _schedule_out(access.get_schedule_for_owner(user, schedule.pk))
 
 
@@ -427,7 +428,7 @@ def schedule_delete(request, schedule_id: int):
     """Delete the schedule and its runs; its exports and every audit event stay."""
     user = request.auth.user
     schedule = access.get_schedule_for_owner(user, _small(schedule_id))
-    schedules.schedule_delete(schedule=schedule, actor=user, ip_address=client_ip(request))
+    schedules.schedule_delete(schedule=schedule, actor=user, ip_address=client_address(request))
     return Status(204, None)
 
 

@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from exports import access, audit, forms, history
+from exports import access, audit, events, forms, history
 from exports.models import AuditEvent, Export
 from exports.views.http import client_address, export_page
 
@@ -58,10 +58,10 @@ def audit_history_download(request, fmt: str):
         errors = "\n".join(_filter_errors(form)) + "\n"
         return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
     with transaction.atomic():
-        audit.record(
-            "history.exported",
+        events.history_exported(
             actor=request.user,
-            data={"format": fmt, "filters": history.filters_for_audit(filters)},
+            fmt=fmt,
+            filters=history.filters_for_audit(filters),
             ip_address=client_address(request),
         )
     return _stream(filters=filters, fmt=fmt)

@@ -15,6 +15,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from exports import access, forms, history, jobs
 from exports.downloads import DownloadUnavailable, export_file_download
+from exports.events import words as event_words
 from exports.models import Export
 from exports.quota import LimitReached
 from exports.snapshot import redact
@@ -65,7 +66,7 @@ def _detail_context(request, export: Export) -> dict:
         export_file.description = history.file_description(export_file, export.request or {}, names)
     events = list(export.events.order_by("seq"))
     for event in events:
-        event.words = _event_words(event.action)
+        event.words = event_words(event.action)
     return {
         "export": export,
         "words": history.describe_request(export, show_rls=privileged, names=names),
@@ -88,18 +89,6 @@ def _received_schedule(user, export: Export):
     if schedule is not None:
         schedule.opted_out = schedule.opt_outs.filter(user=user).exists()
     return schedule
-
-
-EVENT_WORDS = {
-    history.DOWNLOAD_ACTION: "File downloaded",
-    "export.files_archived": "Files archived with checksums",
-    "export.cancelled": "Cancelled",
-    "limit.refused": "Download refused: limit reached",
-}
-
-
-def _event_words(action: str) -> str:
-    return EVENT_WORDS.get(action) or action.rsplit(".", 1)[-1].replace("_", " ").capitalize()
 
 
 def _may_cancel(user, export: Export) -> bool:

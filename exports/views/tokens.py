@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from exports import tokens
 from exports.models import ApiToken
+from exports.views.http import client_address
 
 
 class TokenForm(forms.Form):
@@ -23,10 +24,6 @@ class TokenForm(forms.Form):
     )
 
 
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def token_list(request):
@@ -34,7 +31,9 @@ def token_list(request):
     if request.method == "POST":
         if form.is_valid():
             try:
-                created = tokens.token_create(user=request.user, ip_address=_client_ip(request), **form.cleaned_data)
+                created = tokens.token_create(
+                    user=request.user, ip_address=client_address(request), **form.cleaned_data
+                )
                 form = TokenForm()
             except tokens.TokenInvalid as invalid:
                 for problem in invalid.problems:
@@ -56,6 +55,6 @@ def token_list(request):
 @require_POST
 def token_revoke(request, token_id: int):
     token = get_object_or_404(ApiToken.objects.filter(user=request.user).select_related("user"), pk=token_id)
-    if tokens.token_revoke(token=token, actor=request.user, ip_address=_client_ip(request)):
+    if tokens.token_revoke(token=token, actor=request.user, ip_address=client_address(request)):
         messages.success(request, f"Token {token.name} revoked: requests with it now get 401.")
     return redirect("exports:tokens")

@@ -1,4 +1,6 @@
-"""Demo users, groups, RLS mappings and catalog for local use. Idempotent; refuses to run in production."""
+"""Demo users, groups, RLS mappings and catalog for local use. Idempotent; refuses to run in production.
+
+Mappings and grants go through exports/services.py, so they are in the history like an admin's."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
 
-from exports.models import Dashboard, Grant, RlsTagMapping
+from exports.models import Dashboard, Grant
+from exports.services import grant_create, rls_mapping_set
 from exports.sync import SyncReport, sync_dashboards
 
 ANALYSTS = "Analysts"
@@ -41,6 +44,7 @@ class Command(BaseCommand):
             raise CommandError("seed_demo creates users with known passwords: it runs only with DEBUG on, or --force.")
         with transaction.atomic():
             seed_users()
+            seed_mappings()
         self.stdout.write(self.style.SUCCESS(f"Demo users ready: {', '.join(DEMO_USERS)}"))
         if no_catalog:
             return
@@ -59,13 +63,14 @@ class Command(BaseCommand):
 
 
 def seed_users() -> None:
+    """The demo users and their groups (seed_mappings gives them their tags)."""
     User = get_user_model()
     analysts, _ = Group.objects.get_or_create(name=ANALYSTS)
     auditors, _ = Group.objects.get_or_create(name=AUDITORS)
     account_managers, _ = Group.objects.get_or_create(name=ACCOUNT_MANAGERS)
     auditors.permissions.add(Permission.objects.get(codename="view_history", content_type__app_label="exports"))
     groups = {ANALYSTS: analysts, AUDITORS: auditors, ACCOUNT_MANAGERS: account_managers}
-    for username, (password, group_names, tags, superuser) in DEMO_USERS.items():
+    for username, (password, group_names, _tags, superuser) in DEMO_USERS.items():
         user, created = User.objects.get_or_create(
             username=username, defaults={"email": f"{username}@example.com", "is_staff": superuser}
         )
@@ -74,10 +79,15 @@ def seed_users() -> None:
         user.is_superuser = user.is_staff = superuser
         user.save()
         user.groups.set([groups[name] for name in group_names])
+
+
+def seed_mappings() -> None:
+    """The demo users' RLS tags (DEMO_USERS), on every dashboard."""
+    User = get_user_model()
+    for username, (_password, _groups, tags, _superuser) in DEMO_USERS.items():
+        user = User.objects.get(username=username)
         for key, value in tags.items():
-            RlsTagMapping.objects.update_or_create(
-                user=user, dashboard=None, tag_key=key, defaults={"tag_value": value}
-            )
+            rls_mapping_set(user=user, tag_key=key, tag_value=value)
 
 
 def uses_embedded_quicksight() -> bool:
@@ -102,6 +112,8 @@ def seed_catalog() -> SyncReport:
         aws_account_id=report.account_id, region=report.region, dashboard_id__in=synced
     )
     for dashboard in dashboards:
-        group = ACCOUNT_MANAGERS if dashboard.dashboard_id == "account-plans" else ANALYSTS
-        Grant.objects.get_or_create(dashboard=dashboard, group=Group.objects.get(name=group))
+        name = ACCOUNT_MANAGERS if dashboard.dashboard_id == "account-plans" else ANALYSTS
+        group = Group.objects.get(name=name)
+        if not Grant.objects.filter(dashboard=dashboard, group=group).exists():
+            grant_create(dashboard=dashboard, group=group)
     return report

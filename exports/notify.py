@@ -1,6 +1,7 @@
-"""Mails of schedules: to each recipient when their export ends, to the owner when a run skips someone
-or the schedule pauses itself. Absolute links to the portal's pages only: never a signed file link
-(those are made fresh on click), never RLS tag values."""
+"""Every mail the portal sends: to the requester when an export ends, to each recipient when their
+scheduled export ends, to a schedule's owner when a run skips someone or the schedule pauses itself.
+Absolute links to the portal's pages only (PORTAL_BASE_URL): never a signed file link (those are
+made fresh on click), never RLS tag values."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, send_mail
 from django.urls import reverse
 
 from exports import aws, downloads
 from exports.models import Export, Schedule, ScheduleRun
+from exports.recurrence import of_schedule
 
 log = logging.getLogger(__name__)
 MIMETYPES = {
@@ -30,8 +32,7 @@ DONE_WORDS = {
 
 
 def portal_url(path: str) -> str:
-    # PORTAL_BASE_URL comes with another change; until then links are relative (still never signed).
-    return f"{getattr(settings, 'PORTAL_BASE_URL', '').rstrip('/')}{path}"
+    return f"{settings.PORTAL_BASE_URL.rstrip('/')}{path}"
 
 
 def run_time_words(run: ScheduleRun) -> str:
@@ -101,9 +102,7 @@ def export_ended_mail(export: Export, *, attachments: list[tuple[str, bytes, str
 
 
 def schedule_words(schedule: Schedule) -> str:
-    from exports.schedules import recurrence_of  # schedules sends these mails
-
-    return recurrence_of(schedule).words()
+    return of_schedule(schedule).words()
 
 
 def skipped_mail(run: ScheduleRun, skipped: list[tuple[str, str]]) -> None:
@@ -162,3 +161,53 @@ def attachments_for(export: Export) -> list[tuple[str, bytes, str]]:
         log.warning("could not attach the files of export %s: %s", export.pk, type(exc).__name__)
         return []
     return attached
+
+
+# --- the end of an export ---
+
+SUBJECTS = {
+    Export.Status.COMPLETED: "Your export of {name} is ready",
+    Export.Status.FAILED: "Your export of {name} failed",
+    Export.Status.TIMED_OUT: "Your export of {name} timed out",
+    Export.Status.CANCELLED: "Your export of {name} was cancelled",
+}
+# The error code of a COMPLETED export where some files could not be produced (exports/jobs.py).
+PARTIAL_SUCCESS = "PartialSuccess"
+
+
+def export_ended(export: Export) -> None:
+    """The mail of an export that reached its end: to its recipient when a schedule made it, with the
+    files attached when the schedule asks and they fit; else to the requester."""
+    if export.is_scheduled:
+        if export.schedule_run is None:
+            return
+        attachments = None
+        if (
+            export.schedule_run.schedule.delivery == Schedule.Delivery.ATTACH
+            and export.status == Export.Status.COMPLETED
+        ):
+            attachments = attachments_for(export)
+        export_ended_mail(export, attachments=attachments)
+        return
+    requester_mail(export)
+
+
+def requester_mail(export: Export) -> None:
+    """Email the requester that the export ended (no RLS values, no file links: the portal has them)."""
+    if not export.user.email or export.status not in SUBJECTS:
+        return
+    subject = SUBJECTS[export.status].format(name=export.dashboard.name)
+    if export.status == Export.Status.COMPLETED and export.error_code == PARTIAL_SUCCESS:
+        subject = f"Your export of {export.dashboard.name} is partly ready"
+    lines = [f"Hello {_name(export.user)},", ""]
+    lines.append(f"{subject}.")
+    if export.error_message:
+        lines.append(export.error_message)
+    for export_file in export.files.order_by("index", "part"):
+        state = export_file.error_message or "ready to download"
+        lines.append(f"  - {export_file}: {state}")
+    lines += ["", f"Open it in the portal: {portal_url(reverse('exports:detail', args=[export.pk]))}"]
+    try:
+        send_mail(subject, "\n".join(lines), None, [export.user.email])
+    except OSError as exc:  # SMTP trouble must not undo a finished export
+        log.warning("could not email the requester of export %s: %s", export.pk, exc)
