@@ -435,7 +435,7 @@ def build_request(
 ) -> BuildResult:
     """The exact StartDashboardSnapshotJob kwargs for this spec and user, or every problem with it."""
     if dashboard is None:
-        dashboard = access.granted_dashboards(user).filter(dashboard_id=spec.dashboard).order_by("pk").first()
+        dashboard = access.granted_dashboard(user, spec.dashboard)
     if dashboard is None:
         problem = Problem("dashboard", "dashboard-granted", f"no dashboard {spec.dashboard!r} is shared with you")
         return BuildResult(None, [problem])
