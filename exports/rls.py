@@ -15,8 +15,7 @@ from django.db.models import Q
 
 from exports.models import Dashboard, RlsTagMapping
 from exports.rls_rules import TagConfiguration, TagRule, describe_groups
-
-MAX_TAGS = 50
+from exports.snapshot_rules import MAX_RLS_TAGS
 
 
 @dataclass(frozen=True)
@@ -148,8 +147,8 @@ def export_blocker(identity: RlsIdentity, dashboard: Dashboard) -> str | None:
     QuickSight evaluates each data set on its own, and a visual over a data set the identity fails
     comes back empty, so such an export is refused before it is built or started.
     """
-    if len(identity.tags) > MAX_TAGS:
-        return f"You have {len(identity.tags)} row-level security tags; QuickSight accepts at most {MAX_TAGS}."
+    if len(identity.tags) > MAX_RLS_TAGS:
+        return f"You have {len(identity.tags)} row-level security tags; QuickSight accepts at most {MAX_RLS_TAGS}."
     unreadable = unreadable_data_sets(dashboard)
     if unreadable:
         return unreadable
@@ -175,7 +174,7 @@ def export_blocker(identity: RlsIdentity, dashboard: Dashboard) -> str | None:
 def tag_limit_problem(
     *, user=None, group=None, dashboard: Dashboard | None = None, tag_key: str, exclude_pk: int | None = None
 ) -> str | None:
-    """Would one more mapping (subject, key, scope) give someone more than MAX_TAGS tags on a dashboard?
+    """Would one more mapping (subject, key, scope) give someone more than MAX_RLS_TAGS tags on a dashboard?
 
     The identity QuickSight receives is one list of at most 50 session tags, so the limit holds
     per user and dashboard, across the user's own mappings and all their groups'.
@@ -211,11 +210,11 @@ def tag_limit_problem(
         scopes = [scope] if scope is not None else list(keys_by_scope)
         for dashboard_pk in scopes:
             keys = keys_by_scope[None] | keys_by_scope.get(dashboard_pk, set()) | {tag_key}
-            if len(keys) > MAX_TAGS:
+            if len(keys) > MAX_RLS_TAGS:
                 who = User.objects.get(pk=subject_pk).get_username() if subject_pk else f"group {group}"
                 where = Dashboard.objects.get(pk=dashboard_pk).name if dashboard_pk else "every dashboard"
                 return (
                     f"{who} would have {len(keys)} row-level security tags for {where}; "
-                    f"QuickSight accepts at most {MAX_TAGS} per identity."
+                    f"QuickSight accepts at most {MAX_RLS_TAGS} per identity."
                 )
     return None

@@ -27,6 +27,11 @@ PARAMETER_LISTS = {
     "DecimalParameters": "DECIMAL",
     "DateTimeParameters": "DATETIME",
 }
+# The API's formats, and their words and file extensions: defined here once for the whole portal.
+FORMATS = tuple(FORMAT_CAPS)
+FORMAT_WORDS = {"PDF": "PDF", "EXCEL": "Excel", "CSV": "CSV"}  # in lists, file rows, mails
+FORMAT_NAMES = {"PDF": "PDF", "EXCEL": "Excel workbook", "CSV": "CSV"}  # what a user adds to an export
+FILE_EXTENSIONS = {"PDF": "pdf", "EXCEL": "xlsx", "CSV": "csv"}
 _ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 _RESOURCE_ID = re.compile(r"^[\w-]{1,512}$")
 
@@ -188,11 +193,11 @@ def format_caps(request: Request, catalog: DashboardCatalog) -> Iterator[Violati
     counts: Counter[str] = Counter()
     for path, file in _files(request):
         fmt = file.get("FormatType")
-        if fmt not in FORMAT_CAPS:
+        if fmt not in FORMATS:
             yield Violation(f"{path}.FormatType", "format-type", "must be PDF, EXCEL or CSV")
         else:
             counts[fmt] += 1
-    names = {"PDF": "PDF", "EXCEL": "Excel workbook", "CSV": "CSV files"}
+    names = {**FORMAT_NAMES, "CSV": "CSV files"}
     for fmt, cap in FORMAT_CAPS.items():
         if counts[fmt] > cap:
             yield Violation(
