@@ -42,10 +42,16 @@ def granted_dashboards(user) -> QuerySet[Dashboard]:
     )
 
 
+def granted_dashboard(user, dashboard_id: str) -> Dashboard | None:
+    """The granted dashboard a DashboardId names, for the preview and the export alike.
+
+    Users and specs name a dashboard by its DashboardId; should two granted accounts or regions
+    share one, answer the same one every time (by account, then region) rather than fail."""
+    return granted_dashboards(user).filter(dashboard_id=dashboard_id).order_by("aws_account_id", "region").first()
+
+
 def get_dashboard_for_user(user, dashboard_id: str) -> Dashboard:
-    # Users and specs name a dashboard by its DashboardId; should two granted accounts or regions
-    # share one, answer the same one every time (by account, then region) rather than fail.
-    dashboard = granted_dashboards(user).filter(dashboard_id=dashboard_id).order_by("aws_account_id", "region").first()
+    dashboard = granted_dashboard(user, dashboard_id)
     if dashboard is None:
         raise NotFound("No such dashboard, or it is not shared with you.")
     return dashboard

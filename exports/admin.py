@@ -33,6 +33,7 @@ from exports.models import (
 )
 from exports.rls import data_set_rules, effective_identity, export_blocker, unreadable_data_sets
 from exports.rls_rules import describe_groups
+from exports.snapshot_rules import MAX_RLS_TAGS
 from exports.sync import sync_dashboards
 from exports.views.http import client_address
 
@@ -211,6 +212,7 @@ class DashboardAdmin(admin.ModelAdmin):
             "title": "Effective RLS identity",
             "opts": self.model._meta,
             "form": form,
+            "max_tags": MAX_RLS_TAGS,
         }
         if form.is_valid():
             user, dashboard = form.cleaned_data["user"], form.cleaned_data["dashboard"]

@@ -1,6 +1,7 @@
-"""The only module that makes boto3 clients and knows AWS error codes.
+"""The only module that makes boto3 clients, and the translation of AWS errors into ours.
 
-Everything else gets clients from here and sees our own errors: RetryableAwsError (try again
+QuickSight's client is used by the gateway (exports/quicksight.py) alone, which names the few
+outcomes the lifecycle tells apart; everyone sees our own errors: RetryableAwsError (try again
 later: throttling, quotas, 5xx) or PermanentAwsError (fail now, with a message users understand).
 """
 

@@ -23,12 +23,12 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import slugify
 
-from exports import aws, events, quota, results
+from exports import aws, events, quicksight, quota
 from exports.models import Export, ExportFile
+from exports.snapshot_rules import FILE_EXTENSIONS
 
 PRESIGNED_SECONDS = 60
 DOWNLOAD_QUOTA_WAIT_SECONDS = 3.0
-EXTENSIONS = {"PDF": "pdf", "EXCEL": "xlsx", "CSV": "csv"}
 COPY_CHUNK = 1024 * 1024
 
 
@@ -49,7 +49,7 @@ def download_filename(export_file: ExportFile) -> str:
     export = export_file.export
     base = slugify(export.dashboard.name) or "export"
     number = f"{export_file.index + 1}" + (f"-{export_file.part + 1}" if export_file.parts > 1 else "")
-    return f"{base}-{export.created_at:%Y%m%d-%H%M}-{number}.{EXTENSIONS.get(export_file.format, 'bin')}"
+    return f"{base}-{export.created_at:%Y%m%d-%H%M}-{number}.{FILE_EXTENSIONS.get(export_file.format, 'bin')}"
 
 
 def _is_s3(uri: str) -> bool:
@@ -61,43 +61,17 @@ def _split_s3(uri: str) -> tuple[str, str]:
     return parts.netloc, parts.path.lstrip("/")
 
 
-def fresh_result_uris(export: Export) -> list[list[str]]:
-    """The current S3Uris of each requested file group (by index, one per part), asked of QuickSight
-    again and paired with the request by the `Files` each group echoes; "" where a part failed."""
-    request = export.request or {}
-    try:
-        client = aws.quicksight_client(export.region)
-        quota.install(client)  # downloads draw on the account's call quota like the workers do
-        # A person clicking several Download buttons waits a moment for the quota, not an error.
-        result = quota.call_waiting(
-            client.describe_dashboard_snapshot_job_result,
-            max_wait=DOWNLOAD_QUOTA_WAIT_SECONDS,
-            AwsAccountId=request.get("AwsAccountId") or export.aws_account_id,
-            DashboardId=request.get("DashboardId") or export.dashboard.dashboard_id,
-            SnapshotJobId=export.snapshot_job_id,
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise aws.translate(exc) from exc
-    matched = results.match_file_groups(request, result)
-    return [[part.uri if not part.errors else "" for part in group.parts] for group in matched.groups]
-
-
-def _fresh_part(fresh: list[list[str]], export_file: ExportFile) -> str:
-    parts = fresh[export_file.index] if export_file.index < len(fresh) else []
-    return results.pick_part(parts, stored_uri=export_file.s3_uri, part=export_file.part)
-
-
 def _fresh_uri(export_file: ExportFile, user) -> str:
     try:
         # A person's click: it draws on the interactive share of the quota and on their own budget,
-        # so that clicking in a loop cannot starve the exports being started and polled.
-        with quota.interactive(user.pk):
-            uris = fresh_result_uris(export_file.export)
+        # so that clicking in a loop cannot starve the exports being started and polled; it waits
+        # a moment for the quota rather than answer an error.
+        outcome = quicksight.job_outcome(export_file.export, who=str(user.pk), max_wait=DOWNLOAD_QUOTA_WAIT_SECONDS)
     except aws.AwsError as exc:
         if exc.retryable:
             raise DownloadUnavailable("QuickSight is busy right now; try again in a few seconds.") from exc
         raise DownloadUnavailable(f"QuickSight did not give a fresh link for this file ({exc.code}).") from exc
-    uri = _fresh_part(uris, export_file)
+    uri = outcome.fresh_uri(export_file.index, export_file.part, export_file.s3_uri)
     if not uri:
         raise DownloadUnavailable("QuickSight no longer has this file. Run the export again.")
     return uri
@@ -195,14 +169,14 @@ def export_files_archive(*, export: Export) -> list[ExportFile]:
     files = [f for f in files if not f.archived_file]
     if not files:
         return []
-    fresh: list[str] | None = None
+    fresh: quicksight.JobOutcome | None = None
     archived, failed = [], []
     for export_file in files:
         uri = export_file.s3_uri
         try:
             if not _is_s3(uri):
-                fresh = fresh if fresh is not None else fresh_result_uris(export)
-                uri = _fresh_part(fresh, export_file)
+                fresh = fresh or quicksight.job_outcome(export, max_wait=DOWNLOAD_QUOTA_WAIT_SECONDS)
+                uri = fresh.fresh_uri(export_file.index, export_file.part, export_file.s3_uri)
                 if not uri:
                     raise DownloadUnavailable("QuickSight no longer has this file.")
             with _open_source(export, uri) as source:

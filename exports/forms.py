@@ -18,8 +18,6 @@ from exports.models import Dashboard, Export, ExportFile
 from exports.recurrence import LAST_DAY, Recurrence, RecurrenceInvalid
 from exports.recurrence import build as build_recurrence
 from exports.snapshot import (
-    FORMAT_LABELS,
-    FORMATS,
     Catalog,
     CatalogSheet,
     CatalogVisual,
@@ -29,7 +27,7 @@ from exports.snapshot import (
     excel_order,
     parse_value,
 )
-from exports.snapshot_rules import FORMAT_CAPS, MAX_FILE_GROUPS
+from exports.snapshot_rules import FORMAT_CAPS, FORMAT_NAMES, FORMATS, MAX_FILE_GROUPS
 
 # More than the API's cap so that a no-JS POST over the cap still shows the rule it breaks.
 MAX_FORM_FILES = 12
@@ -153,7 +151,6 @@ class AddButton:
 
 def add_buttons(spec: ExportSpec) -> list[AddButton]:
     counts = {fmt: sum(1 for f in spec.files if f.format == fmt) for fmt in FORMATS}
-    labels = {"PDF": "PDF", "EXCEL": "Excel workbook", "CSV": "CSV"}
     reasons = {
         "PDF": "An export holds one PDF, and this one has it.",
         "EXCEL": "An export holds one Excel workbook, and this one has it.",
@@ -166,7 +163,7 @@ def add_buttons(spec: ExportSpec) -> list[AddButton]:
             reason = f"An export holds at most {MAX_FILE_GROUPS} files, and this one has {MAX_FILE_GROUPS}."
         elif counts[fmt] >= FORMAT_CAPS[fmt]:
             reason = reasons[fmt]
-        buttons.append(AddButton(fmt, labels[fmt], reason))
+        buttons.append(AddButton(fmt, FORMAT_NAMES[fmt], reason))
     return buttons
 
 
@@ -220,7 +217,7 @@ def file_rows(spec: ExportSpec, catalog: Catalog, problems: list[Problem]) -> li
             FileRow(
                 index=i,
                 format=file.format,
-                label=FORMAT_LABELS[file.format],
+                label=FORMAT_NAMES[file.format],
                 sheet=file.sheet,
                 visuals=list(file.visuals),
                 sheet_choices=_choices(catalog, list(file.visuals)) if file.format != "PDF" else [],

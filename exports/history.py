@@ -10,45 +10,33 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from itertools import islice
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from exports.events import FILE_DOWNLOADED
 from exports.models import AuditEvent, Dashboard, Export, ExportFile, Sheet, Visual
-
-FORMAT_WORDS = {"PDF": "PDF", "EXCEL": "Excel", "CSV": "CSV"}
-PARAMETER_LISTS = ("StringParameters", "IntegerParameters", "DecimalParameters", "DateTimeParameters")
-
+from exports.results import RequestedFile, SheetPick
+from exports.snapshot import sent_request
+from exports.snapshot_rules import FORMAT_WORDS, FORMATS
 
 # --- the request, redacted and in words ---
 
 
 def rls_tags(request: dict) -> list[dict[str, str]]:
-    users = (request.get("UserConfiguration") or {}).get("AnonymousUsers") or [{}]
-    return list(users[0].get("RowLevelPermissionTags") or [])
+    return [{"Key": key, "Value": value} for key, value in sent_request(request).rls_tags.items()]
 
 
-def _file_groups(request: dict) -> list[dict]:
-    groups = (request.get("SnapshotConfiguration") or {}).get("FileGroups") or []
-    return [((group.get("Files") or [{}])[0]) for group in groups]
-
-
-def request_formats(request: dict) -> list[str]:
-    return [file.get("FormatType", "") for file in _file_groups(request)]
-
-
-def outputs_summary(request: dict) -> str:
+def outputs_summary(formats: list[str]) -> str:
     """ "PDF, Excel, 2 CSV": the outputs of a request without any catalog lookup (for list rows)."""
-    formats = request_formats(request or {})
     parts = []
-    for fmt in ("PDF", "EXCEL", "CSV"):
+    for fmt in FORMATS:
         count = formats.count(fmt)
         if count:
             parts.append(FORMAT_WORDS[fmt] if count == 1 else f"{count} {FORMAT_WORDS[fmt]}")
@@ -78,26 +66,24 @@ class CatalogNames:
         return self.visuals.get(visual_id, visual_id)
 
 
-def describe_file(fmt: str, selections: list[dict], names: CatalogNames) -> str:
+def describe_file(file: RequestedFile, names: CatalogNames) -> str:
     """One output in words: "PDF of sheet Overview (all visuals)", "CSV of Orders (sheet Details)"."""
-    word = FORMAT_WORDS.get(fmt, fmt)
-    if fmt == "PDF":
-        sheets = ", ".join(names.sheet(s.get("SheetId", "")) for s in selections)
+    word = FORMAT_WORDS.get(file.format, file.format)
+    if file.format == "PDF":
+        sheets = ", ".join(names.sheet(s.sheet_id) for s in file.sheets)
         return f"{word} of sheet {sheets} (all visuals)"
     visuals = [
-        f"{names.visual(visual_id)} (sheet {names.sheet(s.get('SheetId', ''))})"
-        for s in selections
-        for visual_id in s.get("VisualIds") or []
+        f"{names.visual(visual_id)} (sheet {names.sheet(pick.sheet_id)})"
+        for pick in file.sheets
+        for visual_id in pick.visual_ids
     ]
     return f"{word} of {', '.join(visuals)}" if visuals else word
 
 
 def describe_parameters(request: dict) -> list[str]:
-    params = (request.get("SnapshotConfiguration") or {}).get("Parameters") or {}
     return [
-        f"{param.get('Name', '?')} = {', '.join(str(value) for value in param.get('Values') or [])}"
-        for kind in PARAMETER_LISTS
-        for param in params.get(kind) or []
+        f"{parameter.name} = {', '.join(str(value) for value in parameter.values)}"
+        for parameter in sent_request(request).parameters
     ]
 
 
@@ -113,25 +99,21 @@ class RequestInWords:
 
 def describe_request(export: Export, *, show_rls: bool, names: CatalogNames | None = None) -> RequestInWords:
     """What was asked for, in words. RLS values only when show_rls (auditors, admins); never URIs."""
-    request = export.request or {}
+    sent = sent_request(export.request)
     names = names or CatalogNames.for_dashboard(export.dashboard)
-    outputs = [
-        describe_file(file.get("FormatType", ""), file.get("SheetSelections") or [], names)
-        for file in _file_groups(request)
-    ]
+    outputs = [describe_file(file, names) for file in sent.files]
     if export.destination_id:
         destination = f"S3 destination {export.destination.name} ({export.destination.region})"
     else:
         destination = "QuickSight's own storage (download links from the portal)"
-    tags = rls_tags(request)
     if show_rls:
-        rls = [f"{tag.get('Key')} = {tag.get('Value')}" for tag in tags]
+        rls = [f"{key} = {value}" for key, value in sent.rls_tags.items()]
     else:
-        rls = [f"{tag.get('Key')}" for tag in tags]
+        rls = [f"{key}" for key in sent.rls_tags]
     return RequestInWords(
         dashboard=f"{export.dashboard.name} ({export.dashboard.dashboard_id})",
         outputs=outputs,
-        parameters=describe_parameters(request),
+        parameters=describe_parameters(export.request),
         destination=destination,
         rls=rls,
         rls_hidden=not show_rls,
@@ -140,11 +122,10 @@ def describe_request(export: Export, *, show_rls: bool, names: CatalogNames | No
 
 def file_description(export_file: ExportFile, request: dict, names: CatalogNames) -> str:
     """The file in words, from its file group in the request sent (which pairs visuals with sheets)."""
-    files = _file_groups(request)
+    files = sent_request(request).files
     if export_file.index < len(files):
-        return describe_file(export_file.format, files[export_file.index].get("SheetSelections") or [], names)
-    selections = [{"SheetId": sheet_id, "VisualIds": []} for sheet_id in export_file.sheet_ids]
-    return describe_file(export_file.format, selections, names)
+        return describe_file(replace(files[export_file.index], format=export_file.format), names)
+    return describe_file(RequestedFile(export_file.format, tuple(SheetPick(s) for s in export_file.sheet_ids)), names)
 
 
 # --- list selectors ---
@@ -170,9 +151,7 @@ def with_queue_position(exports: QuerySet[Export]) -> QuerySet[Export]:
 
 def filter_format(exports: QuerySet[Export], fmt: str) -> QuerySet[Export]:
     """Exports whose request asks for this format (the request is the truth before files exist)."""
-    return exports.alias(request_text=Cast("request", TextField())).filter(
-        request_text__regex=rf'"FormatType":\s*"{fmt}"'
-    )
+    return exports.filter(formats__contains=fmt)
 
 
 def list_rows(exports: QuerySet[Export]) -> QuerySet[Export]:
@@ -184,7 +163,7 @@ def decorate(exports: Iterable[Export]) -> list[Export]:
     """Attach what the row partial shows; no queries (the rows came from list_rows)."""
     rows = list(exports)
     for export in rows:
-        export.outputs_text = outputs_summary(export.request)
+        export.outputs_text = outputs_summary(export.formats.split())
         export.duration = export_duration(export)
         ahead = getattr(export, "queue_ahead", None)
         export.queue_position = ahead + 1 if export.status == Export.Status.PENDING and ahead is not None else None
@@ -320,6 +299,7 @@ def history_record(export: Export, events: list[dict[str, Any]] | None = None) -
     `events`: the export's audit events as dicts (EVENT_FIELDS), oldest first.
     """
     request = export.request or {}
+    sent = sent_request(request)
     events = events or []
     downloads = [e for e in events if e["action"] == FILE_DOWNLOADED]
     return {
@@ -330,9 +310,9 @@ def history_record(export: Export, events: list[dict[str, Any]] | None = None) -
         "dashboard": export.dashboard.name,
         "status": export.status,
         "aws_job_status": export.aws_job_status,
-        "formats": request_formats(request),
-        "parameters": (request.get("SnapshotConfiguration") or {}).get("Parameters") or {},
-        "rls_tags": {tag.get("Key"): tag.get("Value") for tag in rls_tags(request)},
+        "formats": sent.formats,
+        "parameters": sent.parameters_as_sent,
+        "rls_tags": sent.rls_tags,
         "destination": export.destination.name if export.destination_id else "",
         "snapshot_job_id": export.snapshot_job_id,
         "job_arn": export.job_arn,

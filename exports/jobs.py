@@ -22,16 +22,16 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from exports import access, aws, enqueue, events, notify, quota, results, schedules
+from exports import access, aws, enqueue, events, notify, quicksight, quota, schedules
 from exports.models import Export, ExportFile
 from exports.rls import effective_identity, export_blocker
-from exports.snapshot import request_from_json
+from exports.snapshot import sent_request
+from exports.snapshot_rules import FORMAT_WORDS
 
 S = Export.Status
 log = logging.getLogger(__name__)
@@ -42,7 +42,6 @@ ALL_FILES_FAILED = "AllFilesFailed"
 # Messages may arrive a little before their countdown by another host's clock.
 DUE_TOLERANCE = timedelta(seconds=1)
 QUOTA_JITTER_SECONDS = 0.5
-FORMAT_WORDS = {"PDF": "PDF", "EXCEL": "Excel", "CSV": "CSV"}
 
 
 @dataclass
@@ -238,28 +237,6 @@ def queue_position(export: Export) -> int | None:
     return Export.objects.filter(aws_account_id=export.aws_account_id, status=S.PENDING).filter(ahead).count() + 1
 
 
-# --- calls to QuickSight: every one through the shared quota ---
-
-
-def _call(region: str, operation: str, **kwargs: Any) -> dict[str, Any]:
-    client = aws.quicksight_client(region)
-    quota.install(client)
-    try:
-        return getattr(client, operation)(**kwargs)
-    except ParamValidationError as exc:
-        raise aws.PermanentAwsError("InvalidParameterValueException", str(exc)) from exc
-    except (ClientError, BotoCoreError) as exc:
-        raise aws.translate(exc) from exc
-
-
-def _job_key(export: Export) -> dict[str, str]:
-    return {
-        "AwsAccountId": export.aws_account_id,
-        "DashboardId": export.request["DashboardId"],
-        "SnapshotJobId": export.snapshot_job_id,
-    }
-
-
 # --- worker steps ---
 
 
@@ -309,9 +286,7 @@ def start_blocker(export: Export) -> str | None:
     blocker = export_blocker(identity, dashboard)
     if blocker:
         return blocker
-    anonymous = export.request["UserConfiguration"]["AnonymousUsers"][0]
-    sent = {tag["Key"]: tag["Value"] for tag in anonymous.get("RowLevelPermissionTags", [])}
-    if sent != identity.tags:
+    if sent_request(export.request).rls_tags != identity.tags:
         return (
             "Your row-level security tags changed after you submitted this export, so it was not started. "
             "Submit it again to export with your current access."
@@ -343,14 +318,10 @@ def export_submit(*, export_id, retries: int = 0) -> Next:
         nxt.start += queue_advance(export.aws_account_id)
         return nxt
 
-    already_started = False
     try:
-        response = _call(export.region, "start_dashboard_snapshot_job", **request_from_json(export.request))
+        started = quicksight.start_snapshot(export)
     except aws.AwsError as exc:
-        if exc.code == "ResourceExistsException":
-            # Our job id comes from our export's UUID: an earlier attempt of ours got through.
-            response, already_started = {"RequestId": exc.request_id}, True
-        elif exc.retryable:
+        if exc.retryable:
             retry = _retry(export, exc, retries)
             retry.start = nxt.start
             return retry
@@ -364,15 +335,11 @@ def export_submit(*, export_id, retries: int = 0) -> Next:
     _transition(
         export,
         S.QUEUED,
-        job_arn=response.get("Arn", ""),
-        start_request_id=response.get("RequestId", ""),
+        job_arn=started.arn,
+        start_request_id=started.request_id,
         submitted_at=now,
         next_action_at=now + timedelta(seconds=countdown),
-        data={
-            "job_arn": response.get("Arn", ""),
-            "request_id": response.get("RequestId", ""),
-            "retried": already_started,
-        },
+        data={"job_arn": started.arn, "request_id": started.request_id, "retried": started.already_started},
     )
     nxt.poll_in = countdown
     return nxt
@@ -389,31 +356,31 @@ def export_poll(*, export_id, retries: int = 0) -> Next:
     operation = "DescribeDashboardSnapshotJob"
     try:
         job_status = export.aws_job_status
-        if job_status not in ("COMPLETED", "FAILED"):
-            job = _call(export.region, "describe_dashboard_snapshot_job", **_job_key(export))
-            job_status = job["JobStatus"]
-            if job_status not in ("COMPLETED", "FAILED"):
+        if job_status not in quicksight.ENDED:
+            job = quicksight.job_status(export)
+            job_status = job.status
+            if not job.ended:
                 return _progress(export, job)
             # Kept first, so that a retry after a throttled Result call needs only that call.
             Export.objects.filter(pk=export.pk, status=export.status, attempts=export.attempts).update(
-                aws_job_status=job_status, job_arn=export.job_arn or job.get("Arn", "")
+                aws_job_status=job_status, job_arn=export.job_arn or job.arn
             )
         operation = "DescribeDashboardSnapshotJobResult"
-        result = _call(export.region, "describe_dashboard_snapshot_job_result", **_job_key(export))
+        outcome = quicksight.job_outcome(export)
+    except quicksight.JobNotFound as exc:
+        if _may_not_be_visible_yet(export):
+            return _poll_again_after_not_found(export)
+        _fail(export, exc, operation, JOB_NOT_FOUND_MESSAGE)
+        return Next(start=queue_advance(export.aws_account_id))
     except aws.AwsError as exc:
         if exc.retryable:
             return _retry(export, exc, retries)
-        if operation == "DescribeDashboardSnapshotJob" and exc.code == "ResourceNotFoundException":
-            if _may_not_be_visible_yet(export):
-                return _poll_again_after_not_found(export)
-            _fail(export, exc, operation, JOB_NOT_FOUND_MESSAGE)
-        else:
-            _fail(export, exc, operation)
+        _fail(export, exc, operation)
         return Next(start=queue_advance(export.aws_account_id))
     if job_status == "COMPLETED":
-        _complete(export, result)
+        _complete(export, outcome)
     else:
-        _job_failed(export, result)
+        _job_failed(export, outcome)
     return Next(start=queue_advance(export.aws_account_id))
 
 
@@ -443,13 +410,12 @@ def _poll_again_after_not_found(export: Export) -> Next:
     return Next(poll_in=countdown)
 
 
-def _progress(export: Export, job: dict[str, Any]) -> Next:
-    status = job["JobStatus"]
+def _progress(export: Export, job: quicksight.JobStatus) -> Next:
     countdown = poll_countdown(export)
     due = timezone.now() + timedelta(seconds=countdown)
-    fields = {"aws_job_status": status, "job_arn": export.job_arn or job.get("Arn", "")}
-    if status == S.RUNNING and export.status == S.QUEUED:
-        _transition(export, S.RUNNING, next_action_at=due, data={"request_id": job.get("RequestId", "")}, **fields)
+    fields = {"aws_job_status": job.status, "job_arn": export.job_arn or job.arn}
+    if job.status == S.RUNNING and export.status == S.QUEUED:
+        _transition(export, S.RUNNING, next_action_at=due, data={"request_id": job.request_id}, **fields)
     else:
         Export.objects.filter(pk=export.pk, status=export.status, attempts=export.attempts).update(
             next_action_at=due, **fields
@@ -457,48 +423,33 @@ def _progress(export: Export, job: dict[str, Any]) -> Next:
     return Next(poll_in=countdown)
 
 
-def _file_error(export_file: ExportFile, errors: tuple[dict[str, str], ...]) -> None:
-    label = FORMAT_WORDS.get(export_file.format, export_file.format)
-    if errors:
-        export_file.error_code = errors[0].get("ErrorType") or "FileFailed"
-        reasons = list(dict.fromkeys(e.get("ErrorMessage") or "" for e in errors if e.get("ErrorMessage")))
-        export_file.error_message = f"QuickSight could not produce this {label} file: " + (
-            "; ".join(reasons) or "no reason given"
-        )
-    else:
-        export_file.error_code = "NoFileReturned"
+def _file_row(export: Export, outcome: quicksight.FileOutcome) -> ExportFile:
+    export_file = ExportFile(
+        export=export,
+        index=outcome.index,
+        part=outcome.part,
+        parts=outcome.parts,
+        format=outcome.format,
+        sheet_ids=list(outcome.sheet_ids),
+        visual_ids=list(outcome.visual_ids),
+    )
+    label = FORMAT_WORDS.get(outcome.format, outcome.format)
+    if outcome.ok:
+        export_file.s3_uri = outcome.uri
+    elif outcome.error_code == quicksight.NO_FILE_RETURNED:
+        export_file.error_code = outcome.error_code
         export_file.error_message = f"QuickSight finished the job but returned no {label} file."
+    else:
+        export_file.error_code = outcome.error_code
+        reasons = outcome.error_message or "no reason given"
+        export_file.error_message = f"QuickSight could not produce this {label} file: {reasons}"
+    return export_file
 
 
-def _file_groups(export: Export, matched: results.MatchedResult) -> list[ExportFile]:
-    """One ExportFile per S3 result of each requested file group (one row when there was none)."""
-    files = []
-    for group in matched.groups:
-        selections = group.file.get("SheetSelections") or []
-        parts = group.parts or [results.S3Result()]
-        for part, s3_result in enumerate(parts):
-            export_file = ExportFile(
-                export=export,
-                index=group.index,
-                part=part,
-                parts=len(parts),
-                format=group.file.get("FormatType", ""),
-                sheet_ids=[s["SheetId"] for s in selections],
-                visual_ids=[v for s in selections for v in s.get("VisualIds") or []],
-            )
-            if s3_result.uri and not s3_result.errors:
-                export_file.s3_uri = s3_result.uri
-            else:
-                _file_error(export_file, s3_result.errors)
-            files.append(export_file)
-    return files
-
-
-def _complete(export: Export, result: dict[str, Any]) -> bool:
-    matched = results.match_file_groups(export.request, result)
-    if matched.unmatched:
-        log.warning("export %s: %d result file groups echo no requested file", export.pk, matched.unmatched)
-    files = _file_groups(export, matched)
+def _complete(export: Export, outcome: quicksight.JobOutcome) -> bool:
+    if outcome.unmatched:
+        log.warning("export %s: %d result file groups echo no requested file", export.pk, outcome.unmatched)
+    files = [_file_row(export, file) for file in outcome.files]
     failed = [f for f in files if f.error_code]
     fields: dict[str, Any] = {"aws_job_status": "COMPLETED"}
     to = S.COMPLETED
@@ -519,12 +470,12 @@ def _complete(export: Export, result: dict[str, Any]) -> bool:
             sort_keys=True,
         )
     data = {
-        "request_id": result.get("RequestId", ""),
+        "request_id": outcome.request_id,
         "files": len(files),
         "failed_files": [{"file": f.index, "part": f.part, "error_code": f.error_code} for f in failed],
     }
-    if matched.unmatched:
-        data["unmatched_file_groups"] = matched.unmatched
+    if outcome.unmatched:
+        data["unmatched_file_groups"] = outcome.unmatched
     with transaction.atomic():
         if not _transition(export, to, data=data, **fields):
             return False
@@ -534,19 +485,22 @@ def _complete(export: Export, result: dict[str, Any]) -> bool:
     return True
 
 
-def _job_failed(export: Export, result: dict[str, Any]) -> bool:
-    info = result.get("ErrorInfo") or {}
-    reason = info.get("ErrorMessage") or ""
+def _job_failed(export: Export, outcome: quicksight.JobOutcome) -> bool:
+    reason = outcome.error_message
     message = "QuickSight could not produce this export" + (f": {reason}" if reason else ".")
-    detail = {"operation": "DescribeDashboardSnapshotJobResult", "request_id": result.get("RequestId", ""), **info}
+    detail = {
+        "operation": "DescribeDashboardSnapshotJobResult",
+        "request_id": outcome.request_id,
+        **(outcome.error_info or {}),
+    }
     return _transition(
         export,
         S.FAILED,
         aws_job_status="FAILED",
-        error_code=info.get("ErrorType") or "SnapshotJobFailed",
+        error_code=outcome.error_type or "SnapshotJobFailed",
         error_message=message,
         error_detail=json.dumps(detail, sort_keys=True),
-        data={"error_code": info.get("ErrorType", ""), "request_id": result.get("RequestId", "")},
+        data={"error_code": outcome.error_type, "request_id": outcome.request_id},
     )
 
 

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from exports.snapshot_rules import MAX_RLS_TAGS
+from exports.snapshot_rules import FORMAT_WORDS, MAX_RLS_TAGS, TABULAR_VISUAL_TYPES
 
 # The API's own patterns (botocore's service model): see exports/snapshot_rules.py.
 aws_account_id_validator = RegexValidator(r"^[0-9]{12}$", "An AWS account id is exactly 12 digits.")
@@ -68,8 +68,8 @@ class Sheet(models.Model):
 
 
 class Visual(models.Model):
-    # Types as DescribeDashboardDefinition names them; only these two export as CSV or Excel.
-    TABULAR_TYPES = frozenset({"TableVisual", "PivotTableVisual"})
+    # Types as DescribeDashboardDefinition names them; only these export as CSV or Excel.
+    TABULAR_TYPES = TABULAR_VISUAL_TYPES
 
     sheet = models.ForeignKey(Sheet, on_delete=models.CASCADE, related_name="visuals")
     visual_id = models.CharField(max_length=512, validators=[resource_id_validator])
@@ -284,6 +284,10 @@ class Export(models.Model):
     # (datetimes as ISO 8601). The request holds RLS tag values: show it only through redaction.
     spec = models.JSONField()
     request = models.JSONField()
+    # The request's formats in its order, space-separated ("PDF CSV CSV"): what lists show and
+    # filter on before any file exists, without reading into the request. No format's name is
+    # part of another's, so `formats__contains` is exact.
+    formats = models.CharField(max_length=64, blank=True, default="")
     aws_account_id = models.CharField(max_length=12)
     region = models.CharField(max_length=32)
     snapshot_job_id = models.CharField(max_length=512, unique=True)
@@ -327,7 +331,7 @@ class Export(models.Model):
 class ExportFile(models.Model):
     class Format(models.TextChoices):
         PDF = "PDF"
-        EXCEL = "EXCEL", "Excel"
+        EXCEL = "EXCEL", FORMAT_WORDS["EXCEL"]
         CSV = "CSV"
 
     export = models.ForeignKey(Export, on_delete=models.CASCADE, related_name="files")

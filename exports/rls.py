@@ -14,8 +14,7 @@ from django.db.models import Q
 
 from exports.models import Dashboard, RlsTagMapping
 from exports.rls_rules import TagConfiguration, TagRule, describe_groups
-
-MAX_TAGS = 50
+from exports.snapshot_rules import MAX_RLS_TAGS
 
 
 @dataclass(frozen=True)
@@ -147,8 +146,8 @@ def export_blocker(identity: RlsIdentity, dashboard: Dashboard) -> str | None:
     QuickSight evaluates each data set on its own, and a visual over a data set the identity fails
     comes back empty, so such an export is refused before it is built or started.
     """
-    if len(identity.tags) > MAX_TAGS:
-        return f"You have {len(identity.tags)} row-level security tags; QuickSight accepts at most {MAX_TAGS}."
+    if len(identity.tags) > MAX_RLS_TAGS:
+        return f"You have {len(identity.tags)} row-level security tags; QuickSight accepts at most {MAX_RLS_TAGS}."
     unreadable = unreadable_data_sets(dashboard)
     if unreadable:
         return unreadable

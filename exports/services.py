@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 
 from exports import enqueue, events, quota
 from exports.models import Dashboard, Export, Grant, RlsTagMapping, S3Destination
-from exports.snapshot import SnapshotRequestInvalid, build_request, parse_spec, request_to_json
+from exports.snapshot import SnapshotRequestInvalid, build_request, parse_spec, request_to_json, sent_request
 
 
 def _submitted_with(user, submit_token: uuid.UUID | None) -> Export | None:
@@ -59,6 +59,7 @@ def _create(user, export_id, built, parsed, request_json, ip_address, submit_tok
             status=Export.Status.PENDING,
             spec=parsed.as_json(),
             request=request_json,
+            formats=" ".join(sent_request(request_json).formats),
             aws_account_id=built.dashboard.aws_account_id,
             region=built.dashboard.region,
             snapshot_job_id=built.kwargs["SnapshotJobId"],

@@ -27,12 +27,11 @@ from django.core.exceptions import ValidationError
 
 from exports import access, snapshot_rules
 from exports.models import Dashboard, DashboardParameter, S3Destination, Visual
+from exports.results import RequestedFile, group_files
 from exports.rls import RlsIdentity, effective_identity, export_blocker
-from exports.snapshot_rules import DashboardCatalog, ParameterDeclaration, Violation
+from exports.snapshot_rules import FORMATS, DashboardCatalog, ParameterDeclaration, Violation
 from exports.validators import text_fault
 
-FORMATS = ("PDF", "EXCEL", "CSV")
-FORMAT_LABELS = {"PDF": "PDF", "EXCEL": "Excel workbook", "CSV": "CSV"}
 SPEC_KEYS = ("dashboard", "files", "parameters", "destination")
 FILE_KEYS = {"PDF": ("format", "sheet"), "EXCEL": ("format", "visuals"), "CSV": ("format", "visual")}
 MASK = "•••"
@@ -435,7 +434,7 @@ def build_request(
 ) -> BuildResult:
     """The exact StartDashboardSnapshotJob kwargs for this spec and user, or every problem with it."""
     if dashboard is None:
-        dashboard = access.granted_dashboards(user).filter(dashboard_id=spec.dashboard).order_by("pk").first()
+        dashboard = access.granted_dashboard(user, spec.dashboard)
     if dashboard is None:
         problem = Problem("dashboard", "dashboard-granted", f"no dashboard {spec.dashboard!r} is shared with you")
         return BuildResult(None, [problem])
@@ -737,3 +736,47 @@ def redact(request: Mapping[str, Any]) -> dict[str, Any]:
         for tag in anonymous_user.get("RowLevelPermissionTags", []):
             tag["Value"] = MASK
     return redacted
+
+
+# --- the stored request read back: the one place that reads into Export.request ---
+
+
+@dataclass(frozen=True)
+class SentParameter:
+    name: str
+    values: tuple[Any, ...]  # as stored: date-times as ISO 8601 text
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    """What an export asked QuickSight for, as typed values: its files, parameters and RLS tags."""
+
+    files: tuple[RequestedFile, ...]
+    parameters: tuple[SentParameter, ...]
+    rls_tags: dict[str, str]  # values: show them only to auditors and admins
+    parameters_as_sent: dict[str, Any]  # SnapshotConfiguration.Parameters verbatim, for the audit record
+
+    @property
+    def formats(self) -> list[str]:
+        return [file.format for file in self.files]
+
+
+def sent_request(request: Mapping[str, Any] | None) -> SentRequest:
+    """Export.request (the exact Start kwargs, kept as the audit record) as typed values.
+
+    Everything the portal needs from the request it sent goes through here, so its AWS shape is
+    read in this function only; an empty or partial request gives empty parts."""
+    request = request or {}
+    configuration = request.get("SnapshotConfiguration") or {}
+    parameters = configuration.get("Parameters") or {}
+    users = (request.get("UserConfiguration") or {}).get("AnonymousUsers") or [{}]
+    return SentRequest(
+        files=tuple(group_files(configuration.get("FileGroups"))),
+        parameters=tuple(
+            SentParameter(str(entry.get("Name", "?")), tuple(entry.get("Values") or ()))
+            for list_name in snapshot_rules.PARAMETER_LISTS
+            for entry in parameters.get(list_name) or []
+        ),
+        rls_tags={tag.get("Key"): tag.get("Value") for tag in users[0].get("RowLevelPermissionTags") or []},
+        parameters_as_sent=dict(parameters),
+    )

@@ -32,6 +32,11 @@ PARAMETER_LISTS = {
     "DecimalParameters": "DECIMAL",
     "DateTimeParameters": "DATETIME",
 }
+# The API's formats, and their words and file extensions: defined here once for the whole portal.
+FORMATS = tuple(FORMAT_CAPS)
+FORMAT_WORDS = {"PDF": "PDF", "EXCEL": "Excel", "CSV": "CSV"}  # in lists, file rows, mails
+FORMAT_NAMES = {"PDF": "PDF", "EXCEL": "Excel workbook", "CSV": "CSV"}  # what a user adds to an export
+FILE_EXTENSIONS = {"PDF": "pdf", "EXCEL": "xlsx", "CSV": "csv"}
 _ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 _RESOURCE_ID = re.compile(r"^[\w-]{1,512}$")
 

@@ -19,13 +19,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
-from botocore.paginate import TokenEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from exports import aws, events, quota
+from exports import aws, events, quicksight
 from exports.models import Dashboard, DashboardParameter, Sheet, Visual
 from exports.rls_rules import TagConfiguration
 
@@ -40,8 +38,6 @@ PARAMETER_TYPES = {
 # A sync runs in a command or an admin request, not a worker: it may wait for the shared quota.
 QUOTA_MAX_WAIT_SECONDS = 30.0
 _NO_RLS = TagConfiguration(enabled=False, rules=())
-FAILED_STATUSES = frozenset({"CREATION_FAILED", "UPDATE_FAILED"})
-UNFINISHED_STATUSES = frozenset({"CREATION_IN_PROGRESS", "UPDATE_IN_PROGRESS"})
 
 
 class SyncProblem(Exception):
@@ -122,46 +118,21 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
-class _QuickSight:
-    """The calls a sync makes, through the shared per-account quota, with AWS errors translated."""
+class _Catalog:
+    """The gateway's catalog calls for one sync: a person's (or the command's) share of the quota,
+    waiting for it; each data set described once per sync."""
 
     def __init__(self, account_id: str, region: str, who: str):
-        self.account_id, self.who = account_id, who
-        self.client = aws.quicksight_client(region)
-        quota.install(self.client)
+        self.account_id, self.region, self.who = account_id, region, who
         self._data_sets: dict[str, dict[str, Any]] = {}
 
-    def _call(self, fn, **kwargs: Any) -> Any:
-        try:
-            # Not the export lifecycle: a sync shares the interactive part of the quota, as downloads do.
-            with quota.interactive(self.who):
-                return quota.call_waiting(fn, max_wait=QUOTA_MAX_WAIT_SECONDS, **kwargs)
-        except ParamValidationError as exc:
-            raise aws.PermanentAwsError("InvalidParameterValueException", str(exc)) from exc
-        except (ClientError, BotoCoreError) as exc:
-            raise aws.translate(exc) from exc
+    def dashboards(self) -> list[quicksight.DashboardSummary]:
+        return quicksight.list_dashboards(self.account_id, self.region, who=self.who, max_wait=QUOTA_MAX_WAIT_SECONDS)
 
-    def list_dashboards(self) -> list[dict[str, Any]]:
-        paginator = self.client.get_paginator("list_dashboards")
-        summaries: list[dict[str, Any]] = []
-        next_token: list[str | None] = [None]
-
-        def read_pages() -> None:
-            # After a quota wait, resume at the page that was not read yet.
-            config = {"StartingToken": TokenEncoder().encode({"NextToken": next_token[0]})} if next_token[0] else {}
-            for page in paginator.paginate(AwsAccountId=self.account_id, PaginationConfig=config):
-                summaries.extend(page.get("DashboardSummaryList", []))
-                next_token[0] = page.get("NextToken")
-
-        self._call(read_pages)
-        return summaries
-
-    def definition(self, summary: dict[str, Any]) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"AwsAccountId": self.account_id, "DashboardId": summary["DashboardId"]}
-        if summary.get("PublishedVersionNumber"):
-            # Snapshot jobs export the published version, so that is the catalog we keep.
-            kwargs["VersionNumber"] = summary["PublishedVersionNumber"]
-        return self._call(self.client.describe_dashboard_definition, **kwargs)
+    def definition(self, summary: quicksight.DashboardSummary) -> dict[str, Any]:
+        return quicksight.describe_definition(
+            self.account_id, self.region, summary, who=self.who, max_wait=QUOTA_MAX_WAIT_SECONDS
+        )
 
     def data_set(self, declaration: dict[str, Any]) -> dict[str, Any]:
         """One data set as Dashboard.data_sets keeps it (cached for this sync).
@@ -174,35 +145,21 @@ class _QuickSight:
             data_set_id = arn.rsplit("/", 1)[-1]
             entry: dict[str, Any] = {"data_set_id": data_set_id, "name": declaration.get("Identifier") or data_set_id}
             try:
-                answer = self._call(self.client.describe_data_set, AwsAccountId=self.account_id, DataSetId=data_set_id)
+                data_set = quicksight.describe_data_set(
+                    self.account_id, self.region, data_set_id, who=self.who, max_wait=QUOTA_MAX_WAIT_SECONDS
+                )
             except aws.RetryableAwsError:
                 raise
             except aws.AwsError as exc:
                 log.warning("sync: DescribeDataSet %s refused: %s", data_set_id, exc.code)
                 entry.update(rls=None, error_code=exc.code, error=exc.message or exc.user_message)
             else:
-                data_set = answer.get("DataSet") or {}
-                rls = data_set.get("RowLevelPermissionTagConfiguration") or None
-                TagConfiguration.from_api(rls)  # a shape we cannot read fails the dashboard, not an export later
-                entry.update(name=data_set.get("Name") or entry["name"], rls=rls, error_code="", error="")
+                TagConfiguration.from_api(
+                    data_set.rls
+                )  # a shape we cannot read fails the dashboard, not an export later
+                entry.update(name=data_set.name or entry["name"], rls=data_set.rls, error_code="", error="")
             self._data_sets[arn] = entry
         return self._data_sets[arn]
-
-
-def _definition_problem(answer: dict[str, Any]) -> aws.AwsError | None:
-    """A definition QuickSight itself reports as failed or unfinished: reading it would mark every sheet stale."""
-    status = answer.get("ResourceStatus") or ""
-    errors = "; ".join(f"{e.get('Type', 'ERROR')}: {e.get('Message', '')}" for e in answer.get("Errors") or [])
-    if status in FAILED_STATUSES or errors:
-        what = f"QuickSight reports this version as {status or 'having errors'}"
-        return aws.PermanentAwsError("DashboardVersionFailed", f"{what}{': ' + errors if errors else ''}")
-    if status in UNFINISHED_STATUSES:
-        return aws.RetryableAwsError(
-            "DashboardVersionNotReady", f"QuickSight is still building this version ({status})"
-        )
-    if "Definition" not in answer:
-        return aws.PermanentAwsError("UnexpectedResponse", "QuickSight's answer has no Definition")
-    return None
 
 
 def sync_dashboards(
@@ -219,9 +176,9 @@ def sync_dashboards(
     """
     report = SyncReport(account_id, region)
     wanted = {dashboard_id} if dashboard_id is not None else set(dashboard_ids) if dashboard_ids is not None else None
-    quicksight = _QuickSight(account_id, region, who=str(actor.pk) if getattr(actor, "pk", None) else "command")
+    catalog = _Catalog(account_id, region, who=str(actor.pk) if getattr(actor, "pk", None) else "command")
     try:
-        summaries = quicksight.list_dashboards()
+        summaries = catalog.dashboards()
     except aws.AwsError as exc:
         log.warning("sync of %s/%s: ListDashboards failed: %s", account_id, region, exc.code)
         what = ", ".join(sorted(wanted)) if wanted else "ListDashboards"
@@ -229,9 +186,9 @@ def sync_dashboards(
         report.listing_failed = True
         return report
 
-    listed = {s["DashboardId"] for s in summaries}
+    listed = {s.dashboard_id for s in summaries}
     if wanted is not None:
-        summaries = [s for s in summaries if s["DashboardId"] in wanted]
+        summaries = [s for s in summaries if s.dashboard_id in wanted]
         missing = sorted(wanted - listed)
         known = _mark_gone(account_id, region, missing, report, actor)
         for unknown in (m for m in missing if m not in known):
@@ -244,14 +201,10 @@ def sync_dashboards(
             )
 
     for summary in summaries:
-        result = DashboardSync(summary["DashboardId"], summary.get("Name", ""))
+        result = DashboardSync(summary.dashboard_id, summary.name)
         try:
-            definition = quicksight.definition(summary)
-            problem = _definition_problem(definition)
-            if problem:
-                raise problem
-            body = definition.get("Definition") or {}
-            data_sets = [quicksight.data_set(d) for d in body.get("DataSetIdentifierDeclarations", [])]
+            body = catalog.definition(summary)
+            data_sets = [catalog.data_set(d) for d in body.get("DataSetIdentifierDeclarations", [])]
             result.problems = [
                 f"data set {d['data_set_id']}: {d['error_code']}: {d['error']}" for d in data_sets if d["error_code"]
             ]
@@ -321,7 +274,7 @@ def _mark_stale(rows, counts: Counter) -> None:
 def _apply(
     account_id: str,
     region: str,
-    summary: dict[str, Any],
+    summary: quicksight.DashboardSummary,
     body: dict[str, Any],
     data_sets: list[dict[str, Any]],
     result: DashboardSync,
@@ -337,21 +290,21 @@ def _apply(
         }
     )
     dashboard_values = {
-        "name": summary.get("Name") or summary["DashboardId"],
-        "arn": summary.get("Arn", ""),
-        "version_number": summary.get("PublishedVersionNumber"),
+        "name": summary.name or summary.dashboard_id,
+        "arn": summary.arn,
+        "version_number": summary.published_version,
         "rls_tag_keys": rls_tag_keys,
         "data_sets": data_sets,
         "is_stale": False,
     }
     dashboard = (
         Dashboard.objects.select_for_update()
-        .filter(aws_account_id=account_id, region=region, dashboard_id=summary["DashboardId"])
+        .filter(aws_account_id=account_id, region=region, dashboard_id=summary.dashboard_id)
         .first()
     )
     if dashboard is None:
         dashboard = Dashboard.objects.create(
-            aws_account_id=account_id, region=region, dashboard_id=summary["DashboardId"], **dashboard_values
+            aws_account_id=account_id, region=region, dashboard_id=summary.dashboard_id, **dashboard_values
         )
         counts["added"] += 1
     else:

@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 from exports import aws
+from exports.snapshot_rules import FILE_EXTENSIONS, PARAMETER_LISTS
 from quicksight_local import storage
 from quicksight_local.catalog import Catalog, Dashboard, load_catalog
 from quicksight_local.errors import ServiceError
@@ -33,7 +34,6 @@ logger = logging.getLogger(__name__)
 
 ACTIVE = ("QUEUED", "RUNNING")
 TERMINAL = ("COMPLETED", "FAILED")
-EXTENSIONS = {"CSV": "csv", "EXCEL": "xlsx", "PDF": "pdf"}
 
 
 # --- the call log: what tests assert on ---
@@ -137,7 +137,7 @@ def request_parameters(request: dict[str, Any]) -> dict[str, list]:
     parameters = request["SnapshotConfiguration"].get("Parameters") or {}
     return {
         entry["Name"]: list(entry["Values"])
-        for list_name in ("StringParameters", "IntegerParameters", "DecimalParameters", "DateTimeParameters")
+        for list_name in PARAMETER_LISTS
         for entry in parameters.get(list_name) or []
     }
 
@@ -149,7 +149,7 @@ def _file_name(dashboard_id: str, index: int, file: dict[str, Any]) -> str:
         parts.append(selections[0]["SheetId"])
     if file["FormatType"] == "CSV" and selections and selections[0].get("VisualIds"):
         parts.append(selections[0]["VisualIds"][0])
-    return "_".join(parts) + "." + EXTENSIONS[file["FormatType"]]
+    return "_".join(parts) + "." + FILE_EXTENSIONS[file["FormatType"]]
 
 
 class ServiceState:

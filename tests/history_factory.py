@@ -90,6 +90,7 @@ def build_export(
         status=status,
         spec={"formats": list(formats)},
         request=snapshot_request(dashboard, job_id, formats=formats, tags=tags, destination=destination),
+        formats=" ".join(formats),
         aws_account_id=dashboard.aws_account_id,
         region=dashboard.region,
         snapshot_job_id=job_id,

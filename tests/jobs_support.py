@@ -87,6 +87,7 @@ def make_export(user, formats=("CSV",), tags: dict[str, str] | None = None, **fi
         dashboard=sales_dashboard(),
         spec={"dashboard": "sales-overview", "files": [{"format": f} for f in formats]},
         request=make_request(export_id, formats, tags, **extra),
+        formats=" ".join(GROUPS[f]["Files"][0]["FormatType"] for f in formats),
         aws_account_id=ACCOUNT,
         region=REGION,
         snapshot_job_id=f"export-{export_id}",

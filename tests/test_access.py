@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from exports import access
 from exports.access import get_dashboard_for_user
-from exports.models import Dashboard, Grant
+from exports.models import Dashboard, Grant, Sheet
+from exports.services import export_create
 
 
 def test_a_dashboard_id_shared_by_two_accounts_answers_the_same_one_every_time(alice):
@@ -34,3 +35,20 @@ def test_a_dashboard_not_granted_is_a_404_page(client, alice, carol):
     assert client.get(reverse("exports:dashboard", kwargs={"dashboard_id": "d"})).status_code == 404
     client.force_login(alice)
     assert client.get(reverse("exports:dashboard", kwargs={"dashboard_id": "d"})).status_code == 200
+
+
+def test_an_export_targets_the_dashboard_its_preview_showed_when_two_accounts_share_its_id(alice):
+    # Created first (lower primary key), but second by account: the preview never shows it.
+    later = Dashboard.objects.create(aws_account_id="999988887777", region="eu-west-1", dashboard_id="d", name="B")
+    first = Dashboard.objects.create(aws_account_id="111122223333", region="us-east-1", dashboard_id="d", name="A")
+    for dashboard in (later, first):
+        Grant.objects.create(dashboard=dashboard, user=alice)
+        Sheet.objects.create(dashboard=dashboard, sheet_id="overview", name="Overview")
+
+    previewed = get_dashboard_for_user(alice, "d")
+    export = export_create(user=alice, spec={"dashboard": "d", "files": [{"format": "PDF", "sheet": "overview"}]})
+
+    assert previewed == first
+    assert export.dashboard == first
+    assert (export.aws_account_id, export.region) == ("111122223333", "us-east-1")
+    assert export.request["AwsAccountId"] == "111122223333"

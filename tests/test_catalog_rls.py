@@ -217,6 +217,7 @@ def test_preview_shows_tags_and_where_they_came_from(admin_client, alice, sales)
     html = preview(admin_client, alice, sales)
 
     assert "alice on Sales overview" in html
+    assert "Tags sent to QuickSight (1 of at most 50)" in html
     assert "<td>EMEA</td><td>user alice for every dashboard</td><td>yes</td>" in html
     assert "Exports are allowed with this identity." in html
     assert "The dashboard is granted to alice." in html

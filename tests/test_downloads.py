@@ -288,3 +288,17 @@ def test_a_part_that_does_not_exist_is_404(client, alice, no_aws):
 
     assert client.get(reverse("exports:download_part", args=[export.pk, 0, 3])).status_code == 404
     assert client.get(reverse("exports:download_part", args=[export.pk, 1, 0])).status_code == 404
+
+
+def test_a_refresh_quicksight_would_refuse_as_malformed_is_not_called_busy(client, alice):
+    # botocore refuses the call before it leaves (an account id is 12 digits): retrying cannot help.
+    # No Stubber here: it would answer before botocore validates the parameters.
+    export = make_export(alice, make_dashboard(), formats=["PDF"], uris=[EXPIRED])
+    Export.objects.filter(pk=export.pk).update(aws_account_id="12345")
+    client.force_login(alice)
+
+    page = client.get(reverse("exports:download", args=[export.pk, 0]), follow=True).content.decode()
+
+    assert "QuickSight did not give a fresh link for this file (InvalidParameterValueException)" in page
+    assert "QuickSight is busy" not in page
+    assert not AuditEvent.objects.filter(action=DOWNLOAD_ACTION).exists()

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from botocore.validate import validate_parameters
+from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -439,3 +440,15 @@ def test_json_numbers_are_accepted_as_parameter_values(alice, sales):
     parameters = kwargs["SnapshotConfiguration"]["Parameters"]
     assert parameters["IntegerParameters"] == [{"Name": "MinQuantity", "Values": [2]}]
     assert parameters["DecimalParameters"] == [{"Name": "MinPrice", "Values": [2.0]}]
+
+
+def test_an_export_made_from_a_spec_is_found_by_each_format_it_asks_for(client, alice, sales):
+    export = export_create(user=alice, spec=FULL_SPEC)
+    client.force_login(alice)
+
+    def listed(fmt: str) -> bool:
+        return f"export-{export.pk}" in client.get(reverse("exports:list"), {"format": fmt}).content.decode()
+
+    assert [listed(fmt) for fmt in ("PDF", "EXCEL", "CSV")] == [True, True, True]
+    other = export_create(user=alice, spec={"dashboard": "sales", "files": [{"format": "CSV", "visual": "returns"}]})
+    assert f"export-{other.pk}" not in client.get(reverse("exports:list"), {"format": "PDF"}).content.decode()

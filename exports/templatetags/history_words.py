@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from exports.history import FORMAT_WORDS
+from exports.snapshot_rules import FORMAT_WORDS
 
 register = template.Library()
 

@@ -26,6 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from exports import access, forms, recurrence, schedules
 from exports.history import CatalogNames, describe_file
 from exports.models import Schedule, ScheduleOptOut, ScheduleRun, ScheduleRunRecipient
+from exports.results import RequestedFile, SheetPick
 from exports.schedules import ScheduleInvalid
 from exports.snapshot import SnapshotRequestInvalid, parse_spec
 from exports.views.http import client_address, not_found_as_404
@@ -235,9 +236,9 @@ def _spec_lines(spec: dict, dashboard) -> list[str]:
     lines = []
     for file in parsed.files:
         if file.format == "PDF":
-            lines.append(describe_file("PDF", [{"SheetId": file.sheet}], names))
+            lines.append(describe_file(RequestedFile("PDF", (SheetPick(file.sheet),)), names))
         else:
-            lines.append(describe_file(file.format, [{"SheetId": "", "VisualIds": list(file.visuals)}], names))
+            lines.append(describe_file(RequestedFile(file.format, (SheetPick("", file.visuals),)), names))
     lines = [line.replace(" (sheet )", "") for line in lines]
     lines += [f"{name} = {', '.join(values)}" for name, values in parsed.parameters.items()]
     if parsed.destination:
