@@ -84,13 +84,21 @@ def celery_worker(broker_url: str | None, *, log_path: Path, concurrency: int = 
         "-n",
         f"test-{os.getpid()}@%h",
     ]
+    with supervised(cmd, env=env, log_path=log_path, ready=lambda: "ready." in log_path.read_text()) as proc:
+        yield proc
+
+
+@contextmanager
+def supervised(cmd: list[str], *, env: dict[str, str], log_path: Path, ready):
+    """A process of its own session, its whole output in log_path; yields once ready() is true (or
+    fails with the log's tail), and stops the whole group on exit: TERM, then KILL after 10 s."""
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
-        while "ready." not in log_path.read_text():
+        while not ready():
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
+                raise RuntimeError(f"{cmd} did not start:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.1)
         yield proc
     finally:

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
-import os
 import re
-import signal
-import subprocess
 import sys
 import time
 import urllib.error
@@ -22,7 +19,7 @@ import pytest
 
 from exports.models import Dashboard, Export, Grant, RlsTagMapping
 from portal.logging import REDACTED, redact
-from tests.services import ROOT, celery_worker, free_port, port_open, worker_env
+from tests.services import celery_worker, free_port, port_open, supervised, worker_env
 
 SIGNATURE = "SiGnAtUrE0123456789abcdef"
 CREDENTIAL = "AKIAEXAMPLE7KEY/20261129/us-east-1/s3/aws4_request"
@@ -67,30 +64,9 @@ def test_log_format_must_be_json_or_plain():
 @contextmanager
 def server(argv: list[str], *, env: dict[str, str | None], port: int, log_path: Path):
     """A portal process serving on `port`; its whole output (stdout and stderr) goes to log_path."""
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, *argv],
-            cwd=ROOT,
-            env=worker_env(**env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while not port_open("127.0.0.1", port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{argv} did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.1)
+    cmd = [sys.executable, *argv]
+    with supervised(cmd, env=worker_env(**env), log_path=log_path, ready=lambda: port_open("127.0.0.1", port)) as proc:
         yield proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
 
 
 def gunicorn_argv(port: int) -> list[str]:
