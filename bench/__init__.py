@@ -40,6 +40,10 @@ def not_yet_measured(name: str, part: str) -> Row:
     return Row(name=name, figure=None, unit="", note=f"not yet measured: issue #14 {part}")
 
 
+def runs_note(runs: int) -> str:
+    return "1 run" if runs == 1 else f"median of {runs} runs"
+
+
 def setup_scratch_django(tmp: str) -> None:
     """Django on a throwaway SQLite file under tmp (or DATABASE_URL if set: use a scratch database)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
