@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run(quick: bool = False) -> list[Row]:
-    return _measure(_parser().parse_args(["--runs", "1", "--sizes", "1000,4000"] if quick else []))
+    return _measure(_parser().parse_args(["--runs", "1", "--sizes", "1000,3000"] if quick else []))
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """quicksight_local's CSV, Excel and PDF renderers beside the bare library writing the same rows.
 
     .venv/bin/python -m bench.render_memory [--quick] [--runs 3] [--sizes 10000,100000,1000000]
+    .venv/bin/python -m bench.render_memory --profile CSV 250000    (cProfile's top functions of one render)
 
 Every measurement runs in a fresh subprocess that prints its own time and peak RSS (ru_maxrss),
 so one measurement cannot inherit another's heap. Rows are the order lines (9 columns) of the
@@ -288,7 +289,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int)
     parser.add_argument("--sizes")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "ROWS"), help=argparse.SUPPRESS)
+    parser.add_argument("--profile", nargs=2, metavar=("KIND", "ROWS"), help="CSV, BARE_CSV, EXCEL, ... and a size")
     args = parser.parse_args()
+    if args.profile:
+        import cProfile
+        import pstats
+
+        with cProfile.Profile() as profile:
+            print(json.dumps(child(args.profile[0], int(args.profile[1]))))
+        pstats.Stats(profile).sort_stats("tottime").print_stats(12)
+        return
     if args.child:
         print(json.dumps(child(args.child[0], int(args.child[1]))))
         return
