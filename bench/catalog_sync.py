@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run(quick: bool = False) -> list[Row]:
-    return _measure(_parser().parse_args(["--runs", "1", "--sizes", "2"] if quick else []))
+    return _measure(_parser().parse_args(["--runs", "1", "--sizes", "2"] if quick else ["--runs", "1"]))
 
 
 def main() -> None:
