@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEV_ENV := DEBUG=true
 
-.PHONY: run test lint format lock bench clean
+.PHONY: run test lint format lock bench bench-quick clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required"; exit 1; }
@@ -34,8 +34,12 @@ format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# All benchmarks, one table (BENCHMARKS.md): under 15 minutes on 2 cores; bench-quick under 2.
 bench: $(VENV)/.installed-dev
-	$(DEV_ENV) $(PY) -m bench
+	$(DEV_ENV) $(PY) -m bench $(BENCH_ARGS)
+
+bench-quick: $(VENV)/.installed-dev
+	$(DEV_ENV) $(PY) -m bench --quick $(BENCH_ARGS)
 
 # Re-resolve the pinned sets from requirements*.in (then check the versions you meant).
 lock: $(PY)

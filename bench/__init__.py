@@ -1,8 +1,47 @@
-"""Benchmarks that print figures: run one with `.venv/bin/python -m bench.<name>`."""
+"""Benchmarks that print figures: run one with `.venv/bin/python -m bench.<name>`, all with `make bench`.
+
+Each module exposes `run(quick: bool) -> list[Row]`; `python -m bench` runs every module in a
+subprocess of its own and prints one table of their rows (bench/__main__.py).
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Row:
+    """One figure of a benchmark, beside the baseline measured in the same run (if it has one).
+
+    ratio is figure / baseline, so for times and memory 1.30 reads "30% more than the baseline".
+    A row with no figure is a placeholder for a part nobody has measured yet (note says why).
+    """
+
+    name: str
+    figure: float | None
+    unit: str
+    baseline: float | None = None
+    baseline_name: str = ""
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.figure is None or not self.baseline:
+            return None
+        return self.figure / self.baseline
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "ratio": self.ratio}
+
+
+def not_yet_measured(name: str, part: str) -> Row:
+    """A labelled placeholder: no number rather than a made-up one."""
+    return Row(name=name, figure=None, unit="", note=f"not yet measured: issue #14 {part}")
+
+
+def runs_note(runs: int) -> str:
+    return "1 run" if runs == 1 else f"median of {runs} runs"
 
 
 def setup_scratch_django(tmp: str) -> None:

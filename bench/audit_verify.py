@@ -14,7 +14,7 @@ import statistics
 import tempfile
 import time
 
-from bench import setup_scratch_django
+from bench import Row, runs_note, setup_scratch_django
 
 
 def _build(count: int) -> None:
@@ -43,11 +43,22 @@ def _build(count: int) -> None:
     AuditChainHead.objects.update_or_create(pk=1, defaults={"seq": count, "last_hash": prev})
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    return parser
+
+
+def run(quick: bool = False) -> list[Row]:
+    return _measure(_parser().parse_args(["--events", "10000", "--runs", "1"] if quick else []))
+
+
+def main() -> None:
+    _measure(_parser().parse_args())
+
+
+def _measure(args: argparse.Namespace) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         setup_scratch_django(tmp)
         from django.conf import settings
@@ -71,6 +82,17 @@ def main() -> None:
             f"{args.events:,} events: verify_audit_log median {statistics.median(verify):.2f} s, "
             f"checkpoint (verify + write) median {statistics.median(seal):.2f} s"
         )
+    return [
+        Row(f"verify_audit_log, {args.events:,} events", statistics.median(verify), "s", note=runs_note(args.runs)),
+        Row(
+            "checkpoint after one more event",
+            statistics.median(seal),
+            "s",
+            statistics.median(verify),
+            "full verification",
+            runs_note(args.runs),
+        ),
+    ]
 
 
 if __name__ == "__main__":

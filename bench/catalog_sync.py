@@ -17,7 +17,7 @@ import statistics
 import tempfile
 import time
 
-from bench import setup_scratch_django
+from bench import Row, runs_note, setup_scratch_django
 
 
 def _catalog_of(size: int, base):
@@ -46,11 +46,23 @@ def _timed_sync(account: str, region: str) -> tuple[float, dict]:
     return time.perf_counter() - began, report.totals()
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="2,50")
-    args = parser.parse_args()
+    return parser
+
+
+def run(quick: bool = False) -> list[Row]:
+    return _measure(_parser().parse_args(["--runs", "1", "--sizes", "2"] if quick else ["--runs", "1"]))
+
+
+def main() -> None:
+    _measure(_parser().parse_args())
+
+
+def _measure(args: argparse.Namespace) -> list[Row]:
+    rows: list[Row] = []
 
     with tempfile.TemporaryDirectory() as tmp:
         setup_scratch_django(tmp)
@@ -81,6 +93,18 @@ def main() -> None:
                     f"{size:>4} dashboards ({totals['added']} rows): first sync median "
                     f"{statistics.median(firsts):.2f} s, re-sync (unchanged) median {statistics.median(resyncs):.2f} s"
                 )
+                first = statistics.median(firsts)
+                rows.append(Row(f"catalog first sync, {size} dashboards", first, "s", note=runs_note(args.runs)))
+                rows.append(
+                    Row(
+                        f"catalog re-sync (unchanged), {size} dashboards",
+                        statistics.median(resyncs),
+                        "s",
+                        first,
+                        "first sync",
+                        runs_note(args.runs),
+                    )
+                )
                 settings.QUICKSIGHT_MAX_CALLS_PER_SECOND = default_rate
                 _clear()
                 seconds, _ = _timed_sync(account, region)
@@ -88,7 +112,18 @@ def main() -> None:
                 calls = 1 + size + len(used)  # ListDashboards, one definition each, each data set once per sync
                 quota = f"the {default_rate} calls/s quota"
                 print(f"{size:>4} dashboards under {quota}: first sync {seconds:.2f} s ({calls} calls)")
+                rows.append(
+                    Row(
+                        f"catalog first sync under {quota}, {size} dashboards",
+                        seconds,
+                        "s",
+                        calls / default_rate,
+                        f"{calls} calls at {default_rate}/s",
+                        "1 run",
+                    )
+                )
             state.catalog = base
+    return rows
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import tempfile
 import time
 import uuid
 
-from bench import setup_scratch_django
+from bench import Row, runs_note, setup_scratch_django
 
 
 def _median_ms(fn, runs: int) -> float:
@@ -27,10 +27,21 @@ def _median_ms(fn, runs: int) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
-    args = parser.parse_args()
+    return parser
+
+
+def run(quick: bool = False) -> list[Row]:
+    return _measure(_parser().parse_args(["--runs", "10"] if quick else []))
+
+
+def main() -> None:
+    _measure(_parser().parse_args())
+
+
+def _measure(args: argparse.Namespace) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         setup_scratch_django(tmp)
         from django.contrib.auth import get_user_model
@@ -83,6 +94,12 @@ def main() -> None:
         print(f"build_request (3 files, 3 parameters, destination): {build:.1f} ms")
         print(f"htmx change inside one file (file partial + preview): {one_file:.1f} ms")
         print(f"htmx add a file (files section + preview): {add:.1f} ms")
+    note = runs_note(args.runs)
+    return [
+        Row("export form: build_request (3 files, 3 parameters, destination)", build, "ms", note=note),
+        Row("export form: htmx change inside one file", one_file, "ms", build, "build_request alone", note),
+        Row("export form: htmx add a file", add, "ms", build, "build_request alone", note),
+    ]
 
 
 if __name__ == "__main__":

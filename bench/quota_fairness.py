@@ -22,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 
+from bench import Row, runs_note
 from bench.jobs_throughput import _setup
 
 
@@ -94,14 +95,27 @@ def _click_loop(export_file, alice, loops: int, clicks: int, stop: threading.Eve
     return threads
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--exports", type=int, default=5)
     parser.add_argument("--loops", type=int, default=6)
     parser.add_argument("--clicks", type=int, default=60)
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
-    args = parser.parse_args()
+    return parser
+
+
+def run(quick: bool = False) -> list[Row]:
+    return _measure(
+        _parser().parse_args(["--runs", "1", "--exports", "3", "--loops", "3", "--clicks", "10"] if quick else [])
+    )
+
+
+def main() -> None:
+    _measure(_parser().parse_args())
+
+
+def _measure(args: argparse.Namespace) -> list[Row]:
 
     with tempfile.TemporaryDirectory() as tmp:
         _setup(tmp)
@@ -151,6 +165,24 @@ def main() -> None:
         f"  alice's clicks got fresh links at {statistics.median(rates):.2f}/s "
         f"(her budget: QUICKSIGHT_USER_CALLS_PER_SECOND={settings.QUICKSIGHT_USER_CALLS_PER_SECOND:g})"
     )
+    return [
+        Row(
+            f"bob's {args.exports} exports beside alice's {args.loops}x{args.clicks} download clicks",
+            b,
+            "s",
+            a,
+            "bob's exports alone",
+            runs_note(args.runs),
+        ),
+        Row(
+            "alice's download clicks served (quota share)",
+            statistics.median(rates),
+            "links/s",
+            settings.QUICKSIGHT_USER_CALLS_PER_SECOND,
+            "QUICKSIGHT_USER_CALLS_PER_SECOND",
+            runs_note(args.runs),
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -404,6 +404,7 @@ class VisualResult:
         self._conn = conn
         self.headers = headers
         self.column_types = [_column_type(d[1]) for d in conn.description]
+        self.engine_types = [str(d[1]).upper() for d in conn.description]  # e.g. DECIMAL(12,2), TIMESTAMP
         self.batch_rows = batch_rows
 
     def batches(self) -> Iterator[list[tuple]]:

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import csv
+import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import duckdb
 import openpyxl
 import pytest
 from pypdf import PdfReader
 
 from quicksight_local import data
-from quicksight_local.render import RenderError, render_snapshot_file, worksheet_names
+from quicksight_local.render import RenderError, _csv_rows, _csv_value, render_snapshot_file, worksheet_names
 
 GENERATED_AT = datetime(2026, 11, 28, 14, 30, tzinfo=UTC)
 MARCH = {"OrdersFrom": [datetime(2025, 3, 1)], "OrdersTo": [datetime(2025, 3, 31, 23, 59, 59)]}
@@ -105,6 +107,25 @@ def test_full_order_lines_csv_renders_every_row(tmp_path):
     with open(out, "rb") as handle:
         lines = sum(1 for _ in handle)
     assert lines == 1 + 250_000
+
+
+def test_csv_writes_every_engine_type_as_one_conversion_per_cell_did():
+    # The CSV writer converts only the columns csv.writer would write differently (speed); every
+    # other type must come out as the per-cell _csv_value of before, exponent-prone decimals included.
+    conn = duckdb.connect()
+    conn.execute(
+        "SELECT * FROM (VALUES (1::INTEGER, TIMESTAMP '2024-01-02 03:04:05', 0.00000001::DECIMAL(18, 8),"
+        " 1.50::DECIMAL(10, 2), DATE '2024-01-02', 'a,\"b\"', TRUE, 2.5::DOUBLE, 7::HUGEINT, TIME '01:02:03',"
+        " TIMESTAMPTZ '2024-01-02 03:04:05+00'), (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL))"
+    )
+    result = data.VisualResult(conn, [f"c{i}" for i in range(11)])
+    fast, before = io.StringIO(), io.StringIO()
+    for batch in result.batches():
+        csv.writer(fast, lineterminator="\r\n").writerows(_csv_rows(result.engine_types, batch))
+        csv.writer(before, lineterminator="\r\n").writerows([_csv_value(v) for v in row] for row in batch)
+    assert fast.getvalue() == before.getvalue()
+    assert "2024-01-02T03:04:05,0.00000001,1.50,2024-01-02," in fast.getvalue()
+    assert fast.getvalue().endswith(",,,,,,,,,,\r\n")
 
 
 # --- Excel ---
