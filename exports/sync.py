@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from exports import aws, events, quicksight
+from exports import aws, events, quicksight, quota
 from exports.models import Dashboard, DashboardParameter, Sheet, Visual
 from exports.rls_rules import TagConfiguration
 
@@ -176,7 +176,7 @@ def sync_dashboards(
     """
     report = SyncReport(account_id, region)
     wanted = {dashboard_id} if dashboard_id is not None else set(dashboard_ids) if dashboard_ids is not None else None
-    catalog = _Catalog(account_id, region, who=str(actor.pk) if getattr(actor, "pk", None) else "command")
+    catalog = _Catalog(account_id, region, who=quota.SHARED)
     try:
         summaries = catalog.dashboards()
     except aws.AwsError as exc:

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 from django.core.management import CommandError, call_command
 
+from exports import quota
 from exports.models import AuditEvent, Dashboard, DashboardParameter, Export, Sheet, Visual
 from exports.sync import sync_dashboards
 from quicksight_local.catalog import load_catalog
@@ -221,3 +222,15 @@ def test_command_exits_non_zero_when_one_dashboard_fails(qs, db, capsys, edit_ca
     out = capsys.readouterr().out
     assert "sales-overview: 15 added" in out and "support-ops: FAILED UnexpectedResponse" in out
     assert set(Dashboard.objects.values_list("dashboard_id", flat=True)) == {"sales-overview", "account-plans"}
+
+
+def test_an_admins_sync_keeps_out_of_the_lifecycles_reserve_but_not_to_one_persons_budget(qs, db, settings, admin_user):
+    # A person's budget of one call a minute would stop a sync at its second call; the shared
+    # interactive share (the rate above) lets the whole catalog through.
+    settings.QUICKSIGHT_USER_CALLS_PER_SECOND = 1 / 60
+    settings.QUICKSIGHT_MAX_CALLS_PER_SECOND = 100
+
+    report = sync(actor=admin_user)
+
+    assert report.ok and len(report.dashboards) == 3
+    assert [bucket.key for bucket in quota.buckets_for(ACCOUNT, quota.SHARED)] == [ACCOUNT, f"interactive-{ACCOUNT}"]
