@@ -256,3 +256,32 @@ def qs_local(settings):
         finally:
             state.reset()
             aws.reset_clients()
+
+
+@pytest.fixture
+def quicksight_stubber(settings, tmp_path):
+    """botocore's Stubber on the portal's QuickSight client (file quota, no Redis); every queued
+    answer must be used by the end of the test."""
+    from botocore.stub import Stubber
+
+    from exports import aws
+    from tests.jobs_support import REGION
+
+    settings.VAR_DIR = tmp_path
+    settings.REDIS_URL = None
+    settings.QUICKSIGHT_ENDPOINT_URL = "http://127.0.0.1:9/never-called"
+    aws.reset_clients()
+    with Stubber(aws.quicksight_client(REGION)) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+    aws.reset_clients()
+
+
+@pytest.fixture
+def no_broker(monkeypatch):
+    """Exports are created, not run: their wake-ups are collected instead of sent."""
+    from exports import enqueue
+
+    sent = []
+    monkeypatch.setattr(enqueue, "send", lambda step, export_id, countdown=None: sent.append(str(export_id)))
+    return sent

@@ -6,14 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from botocore.stub import Stubber
 from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
 from exports import aws, enqueue, jobs
 from exports.models import Export, ExportFile, Grant, RlsTagMapping
-from tests.jobs_support import ACCOUNT, REGION, actions, make_export
+from tests.jobs_support import ACCOUNT, actions, make_export
 
 S = Export.Status
 ARN = "arn:aws:quicksight:us-east-1:111122223333:dashboard/sales-overview/snapshot-job/x"
@@ -25,15 +24,8 @@ def fast_passwords(settings):
 
 
 @pytest.fixture
-def stub(settings, tmp_path):
-    settings.VAR_DIR = tmp_path
-    settings.REDIS_URL = None
-    settings.QUICKSIGHT_ENDPOINT_URL = "http://127.0.0.1:9/never-called"
-    aws.reset_clients()
-    with Stubber(aws.quicksight_client(REGION)) as stubber:
-        yield stubber
-        stubber.assert_no_pending_responses()
-    aws.reset_clients()
+def stub(quicksight_stubber):
+    return quicksight_stubber
 
 
 def key(export: Export) -> dict:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from botocore.stub import Stubber
 
-from exports import aws, jobs
+from exports import jobs
 from exports.models import Export, Grant
 from exports.snapshot import build_request, parse_spec
 from tests.factories import make_sales_catalog
-from tests.jobs_support import REGION, actions, make_export
+from tests.jobs_support import actions, make_export
 
 ORDERS = {"data_set_id": "orders", "name": "Orders", "error_code": "", "error": ""}
 PLANS = {
@@ -70,15 +69,8 @@ def test_the_dashboards_page_shows_why(client, alice, sales):
 
 
 @pytest.fixture
-def stub(settings, tmp_path):
-    settings.VAR_DIR = tmp_path
-    settings.REDIS_URL = None
-    settings.QUICKSIGHT_ENDPOINT_URL = "http://127.0.0.1:9/never-called"
-    aws.reset_clients()
-    with Stubber(aws.quicksight_client(REGION)) as stubber:
-        yield stubber
-        stubber.assert_no_pending_responses()
-    aws.reset_clients()
+def stub(quicksight_stubber):
+    return quicksight_stubber
 
 
 @pytest.mark.django_db

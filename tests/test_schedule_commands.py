@@ -10,7 +10,6 @@ import sys
 import pytest
 from django.core.management import call_command
 
-from exports import enqueue
 from exports.models import Export, Schedule, ScheduleRun
 from tests.factories import make_sales_catalog
 from tests.services import ROOT, worker_env
@@ -18,9 +17,8 @@ from tests.services import ROOT, worker_env
 SPEC = {"dashboard": "sales", "files": [{"format": "CSV", "visual": "order-lines"}]}
 
 
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    monkeypatch.setattr(enqueue, "send", lambda step, export_id, countdown=None: None)
+# Exports are created here, not run: their wake-ups are collected (conftest no_broker).
+pytestmark = pytest.mark.usefixtures("no_broker")
 
 
 @pytest.fixture

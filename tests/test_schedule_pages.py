@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from django.urls import reverse
 
-from exports import enqueue, notify, recurrence, schedules
+from exports import notify, recurrence, schedules
 from exports.models import AuditEvent, Export, Schedule, ScheduleOptOut, ScheduleRun
 from exports.services import export_create
 from tests.factories import make_sales_catalog
@@ -30,12 +30,8 @@ def fast_passwords(settings):
     settings.TIME_ZONE = "UTC"
 
 
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    """Exports are created, not run, here: their wake-ups are collected instead of sent."""
-    sent = []
-    monkeypatch.setattr(enqueue, "send", lambda step, export_id, countdown=None: sent.append(str(export_id)))
-    return sent
+# Exports are created here, not run: their wake-ups are collected (conftest no_broker).
+pytestmark = pytest.mark.usefixtures("no_broker")
 
 
 @pytest.fixture

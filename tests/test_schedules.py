@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from django.db import connection
 
-from exports import enqueue, jobs, recurrence, schedules
+from exports import jobs, recurrence, schedules
 from exports.models import AuditEvent, Export, ExportFile, Grant, Schedule, ScheduleRun, Visual
 from exports.schedules import ScheduleInvalid
 from tests.factories import make_sales_catalog
@@ -29,12 +29,8 @@ def fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    """Exports are created, not run, here: their wake-ups are collected instead of sent."""
-    sent = []
-    monkeypatch.setattr(enqueue, "send", lambda step, export_id, countdown=None: sent.append(str(export_id)))
-    return sent
+# Exports are created here, not run: their wake-ups are collected (conftest no_broker).
+pytestmark = pytest.mark.usefixtures("no_broker")
 
 
 @pytest.fixture
