@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -31,10 +33,10 @@ from exports.models import (
     Sheet,
     Visual,
 )
-from exports.rls import data_set_rules, effective_identity, export_blocker, unreadable_data_sets
+from exports.rls import data_set_rules, effective_identity, export_blocker, rows_in_words, unreadable_data_sets
 from exports.rls_rules import describe_groups
 from exports.snapshot_rules import MAX_RLS_TAGS
-from exports.sync import sync_dashboards
+from exports.sync import SyncReport, catalog_accounts, sync_all, sync_dashboards
 from exports.views.http import client_address
 
 SYNCED_DASHBOARD_FIELDS = (
@@ -126,6 +128,7 @@ class DashboardAdmin(admin.ModelAdmin):
     exclude = ("data_sets",)  # shown in words by data_set_list; written only by a sync
     inlines = [SheetInline, ParameterInline]
     change_form_template = "admin/exports/dashboard/change_form.html"
+    change_list_template = "admin/exports/dashboard/change_list.html"
     actions = ["sync_from_quicksight"]
 
     @admin.display(description="RLS tag keys")
@@ -165,17 +168,25 @@ class DashboardAdmin(admin.ModelAdmin):
         subjects = format_html_join(", ", "{}", ((g.subject,) for g in grants)) or "nobody"
         return format_html('{} (<a href="{}">grants</a>)', subjects, url)
 
-    def get_readonly_fields(self, request, obj=None):
-        # A dashboard typed in by hand still needs its ids once; after that they belong to QuickSight.
-        if obj:
-            return (*SYNCED_DASHBOARD_FIELDS, "exports_blocked", "data_set_list", "granted_to")
-        return ("rls_tag_keys", "last_synced_at", "is_stale")
+    readonly_fields = (*SYNCED_DASHBOARD_FIELDS, "exports_blocked", "data_set_list", "granted_to")
+
+    # Dashboards, sheets and visuals belong to QuickSight: a sync adds and changes them, never a person
+    # (no "Add dashboard", no Save); history points at them, so they are never deleted either.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # history points at dashboards: a sync marks them stale instead
+        return False
+
+    def has_sync_permission(self, request) -> bool:
+        return request.user.has_perm("exports.change_dashboard")
 
     def get_urls(self):
         return [
+            path("sync-now/", self.admin_site.admin_view(self.sync_now_view), name="exports_dashboard_sync_now"),
             path(
                 "rls-preview/",
                 self.admin_site.admin_view(self.rls_preview_view),
@@ -184,7 +195,7 @@ class DashboardAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    @admin.action(description="Sync from QuickSight", permissions=["change"])
+    @admin.action(description="Sync from QuickSight", permissions=["sync"])
     def sync_from_quicksight(self, request, queryset) -> None:
         wanted: dict[tuple[str, str], list[str]] = defaultdict(list)
         for account_id, region, dashboard_id in queryset.values_list("aws_account_id", "region", "dashboard_id"):
@@ -193,15 +204,42 @@ class DashboardAdmin(admin.ModelAdmin):
             report = sync_dashboards(
                 account_id=account_id, region=region, dashboard_ids=dashboard_ids, actor=request.user
             )
-            for result in report.dashboards:
-                if result.ok and result.problems:
-                    self.message_user(request, f"Synced, exports blocked: {result.line()}", messages.WARNING)
-                elif result.ok:
-                    self.message_user(request, f"Synced {result.line()}", messages.SUCCESS)
-                else:
-                    self.message_user(request, f"Not synced: {result.line()}", messages.ERROR)
-            for dashboard_id in report.gone:
-                self.message_user(request, f"{dashboard_id}: gone from QuickSight, marked stale", messages.WARNING)
+            self._report(request, report)
+
+    def _report(self, request, report: SyncReport) -> None:
+        for result in report.dashboards:
+            if result.ok and result.problems:
+                self.message_user(request, f"Synced, exports blocked: {result.line()}", messages.WARNING)
+            elif result.ok and result.new:
+                self.message_user(request, f"New in QuickSight: {result.name}: {result.line()}", messages.SUCCESS)
+            elif result.ok:
+                self.message_user(request, f"Synced {result.line()}", messages.SUCCESS)
+            else:
+                self.message_user(request, f"Not synced: {result.line()}", messages.ERROR)
+        for dashboard_id in report.gone:
+            self.message_user(request, f"{dashboard_id}: gone from QuickSight, marked stale", messages.WARNING)
+
+    def sync_now_view(self, request):
+        """Every dashboard of the catalog's accounts, and those new in QuickSight (a button, confirmed by POST)."""
+        if not self.has_sync_permission(request):
+            raise PermissionDenied
+        accounts = catalog_accounts(settings.QUICKSIGHT_LOCAL_ACCOUNT_ID, settings.AWS_REGION)
+        if request.method == "POST" and request.POST.get("sync"):
+            for report in sync_all(accounts=accounts, actor=request.user):
+                self._report(request, report)
+                self.message_user(request, report.lines()[-1], messages.INFO)
+            return HttpResponseRedirect(reverse("admin:exports_dashboard_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Sync the catalog from QuickSight",
+            "opts": self.model._meta,
+            "accounts": accounts,
+        }
+        return TemplateResponse(request, "admin/exports/dashboard/sync_now.html", context)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_sync": self.has_sync_permission(request)}
+        return super().changelist_view(request, extra_context)
 
     def rls_preview_view(self, request):
         if not self.has_view_permission(request) or not request.user.has_perm("exports.view_rlstagmapping"):
@@ -217,6 +255,7 @@ class DashboardAdmin(admin.ModelAdmin):
         if form.is_valid():
             user, dashboard = form.cleaned_data["user"], form.cleaned_data["dashboard"]
             identity = effective_identity(user, dashboard)
+            who = user.get_username()
             context.update(
                 preview_user=user,
                 dashboard=dashboard,
@@ -226,7 +265,8 @@ class DashboardAdmin(admin.ModelAdmin):
                     for key, value in sorted(identity.tags.items())
                 ],
                 overridden=[c for c in identity.candidates if not c.used],
-                blocker=export_blocker(identity, dashboard),
+                blocker=export_blocker(identity, dashboard, who=who),
+                rows=rows_in_words(identity, dashboard, who=who),
                 granted=granted_dashboards(user).filter(pk=dashboard.pk).exists(),
             )
         return TemplateResponse(request, "admin/exports/rls_preview.html", context)
@@ -254,6 +294,9 @@ class SheetAdmin(admin.ModelAdmin):
     inlines = [VisualInline]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:

@@ -41,7 +41,11 @@ class Dashboard(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["aws_account_id", "region", "dashboard_id"], name="dashboard_unique_id"),
+            models.UniqueConstraint(
+                fields=["aws_account_id", "region", "dashboard_id"],
+                name="dashboard_unique_id",
+                violation_error_message="This dashboard (account, region and dashboard id) is already in the catalog.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -61,7 +65,13 @@ class Sheet(models.Model):
 
     class Meta:
         ordering = ["dashboard", "position", "name"]
-        constraints = [models.UniqueConstraint(fields=["dashboard", "sheet_id"], name="sheet_unique_per_dashboard")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dashboard", "sheet_id"],
+                name="sheet_unique_per_dashboard",
+                violation_error_message="This dashboard already has a sheet with this id.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -80,7 +90,13 @@ class Visual(models.Model):
 
     class Meta:
         ordering = ["sheet", "position", "title"]
-        constraints = [models.UniqueConstraint(fields=["sheet", "visual_id"], name="visual_unique_per_sheet")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sheet", "visual_id"],
+                name="visual_unique_per_sheet",
+                violation_error_message="This sheet already has a visual with this id.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title or self.visual_id
@@ -106,7 +122,13 @@ class DashboardParameter(models.Model):
 
     class Meta:
         ordering = ["dashboard", "name"]
-        constraints = [models.UniqueConstraint(fields=["dashboard", "name"], name="parameter_unique_per_dashboard")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dashboard", "name"],
+                name="parameter_unique_per_dashboard",
+                violation_error_message="This dashboard already has a parameter with this name.",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_param_type_display()})"
@@ -125,6 +147,11 @@ class _UserOrGroup(models.Model):
     def subject(self) -> str:
         return f"user {self.user}" if self.user_id else f"group {self.group}"
 
+    @property
+    def who(self) -> str:
+        """The subject as a sentence starts with it: "alice", "The group Analysts"."""
+        return self.user.get_username() if self.user_id else f"The group {self.group}"
+
     def _clean_subject(self) -> None:
         if self.user_id and self.group_id:
             raise ValidationError({"group": "Choose a user or a group, not both."})
@@ -141,12 +168,19 @@ class Grant(_UserOrGroup):
             models.CheckConstraint(
                 condition=Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False),
                 name="grant_user_xor_group",
+                violation_error_message="A grant is for a user or a group: choose exactly one.",
             ),
             models.UniqueConstraint(
-                fields=["dashboard", "user"], condition=Q(user__isnull=False), name="grant_user_once"
+                fields=["dashboard", "user"],
+                condition=Q(user__isnull=False),
+                name="grant_user_once",
+                violation_error_message="This user already has a grant on this dashboard.",
             ),
             models.UniqueConstraint(
-                fields=["dashboard", "group"], condition=Q(group__isnull=False), name="grant_group_once"
+                fields=["dashboard", "group"],
+                condition=Q(group__isnull=False),
+                name="grant_group_once",
+                violation_error_message="This group already has a grant on this dashboard.",
             ),
         ]
 
@@ -158,7 +192,7 @@ class Grant(_UserOrGroup):
         same = Grant.objects.filter(dashboard_id=self.dashboard_id, user_id=self.user_id, group_id=self.group_id)
         if self.dashboard_id and same.exclude(pk=self.pk).exists():
             field = "user" if self.user_id else "group"
-            raise ValidationError({field: f"The {self.subject} already has {self.dashboard}."})
+            raise ValidationError({field: f"{self.who} already has a grant on {self.dashboard}."})
 
 
 class RlsTagMapping(_UserOrGroup):
@@ -180,27 +214,32 @@ class RlsTagMapping(_UserOrGroup):
             models.CheckConstraint(
                 condition=Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False),
                 name="rls_user_xor_group",
+                violation_error_message="An RLS tag mapping is for a user or a group: choose exactly one.",
             ),
             # One mapping per subject, key and scope (NULL scope needs its own constraints).
             models.UniqueConstraint(
                 fields=["user", "tag_key"],
                 condition=Q(user__isnull=False, dashboard__isnull=True),
                 name="rls_user_global",
+                violation_error_message="This user already has a mapping of this tag key for every dashboard.",
             ),
             models.UniqueConstraint(
                 fields=["user", "dashboard", "tag_key"],
                 condition=Q(user__isnull=False, dashboard__isnull=False),
                 name="rls_user_dashboard",
+                violation_error_message="This user already has a mapping of this tag key for this dashboard.",
             ),
             models.UniqueConstraint(
                 fields=["group", "tag_key"],
                 condition=Q(group__isnull=False, dashboard__isnull=True),
                 name="rls_group_global",
+                violation_error_message="This group already has a mapping of this tag key for every dashboard.",
             ),
             models.UniqueConstraint(
                 fields=["group", "dashboard", "tag_key"],
                 condition=Q(group__isnull=False, dashboard__isnull=False),
                 name="rls_group_dashboard",
+                violation_error_message="This group already has a mapping of this tag key for this dashboard.",
             ),
         ]
 
@@ -220,7 +259,7 @@ class RlsTagMapping(_UserOrGroup):
         if same.exists():
             scope = f"for {self.dashboard}" if self.dashboard_id else "for every dashboard"
             raise ValidationError(
-                {"tag_key": f"{self.subject} already has a '{self.tag_key}' tag {scope}: change that mapping instead."}
+                {"tag_key": f"{self.who} already has a '{self.tag_key}' tag {scope}: change that mapping instead."}
             )
         problem = tag_limit_problem(
             user=self.user if self.user_id else None,
@@ -318,7 +357,13 @@ class Export(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["aws_account_id", "status", "created_at"], name="export_queue_idx")]
-        constraints = [models.UniqueConstraint(fields=["user", "submit_token"], name="export_unique_submit_token")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "submit_token"],
+                name="export_unique_submit_token",
+                violation_error_message="This form was already submitted: its export exists.",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.dashboard} by {self.user} ({self.status})"
@@ -330,9 +375,10 @@ class Export(models.Model):
 
 class ExportFile(models.Model):
     class Format(models.TextChoices):
-        PDF = "PDF"
+        # Spelled as people write them: TextChoices' default labels would read "Pdf" and "Csv".
+        PDF = "PDF", FORMAT_WORDS["PDF"]
         EXCEL = "EXCEL", FORMAT_WORDS["EXCEL"]
-        CSV = "CSV"
+        CSV = "CSV", FORMAT_WORDS["CSV"]
 
     export = models.ForeignKey(Export, on_delete=models.CASCADE, related_name="files")
     index = models.PositiveSmallIntegerField(help_text="Position of its file group in the request.")
@@ -352,7 +398,13 @@ class ExportFile(models.Model):
 
     class Meta:
         ordering = ["export", "index", "part"]
-        constraints = [models.UniqueConstraint(fields=["export", "index", "part"], name="file_unique_index_part")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["export", "index", "part"],
+                name="file_unique_index_part",
+                violation_error_message="This export already has this file.",
+            )
+        ]
 
     def __str__(self) -> str:
         name = f"{self.format} #{self.index + 1}"
@@ -476,7 +528,13 @@ class ScheduleOptOut(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["schedule", "user"], name="schedule_opt_out_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schedule", "user"],
+                name="schedule_opt_out_once",
+                violation_error_message="This person already opted out of this schedule.",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} opted out of {self.schedule}"
@@ -506,7 +564,11 @@ class ScheduleRun(models.Model):
     class Meta:
         ordering = ["-scheduled_for"]
         constraints = [
-            models.UniqueConstraint(fields=["schedule", "scheduled_for"], name="schedule_run_once_per_occurrence")
+            models.UniqueConstraint(
+                fields=["schedule", "scheduled_for"],
+                name="schedule_run_once_per_occurrence",
+                violation_error_message="This schedule already ran at this time.",
+            )
         ]
 
     def __str__(self) -> str:
@@ -526,7 +588,13 @@ class ScheduleRunRecipient(models.Model):
 
     class Meta:
         ordering = ["run", "user__username"]
-        constraints = [models.UniqueConstraint(fields=["run", "user"], name="schedule_run_recipient_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "user"],
+                name="schedule_run_recipient_once",
+                violation_error_message="This run already has this recipient.",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.user}: {'export ' + str(self.export_id) if self.export_id else self.skip_reason}"

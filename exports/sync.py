@@ -54,6 +54,7 @@ class DashboardSync:
     stale: int = 0
     error_code: str = ""
     error: str = ""
+    new: bool = False  # not in the catalog before this sync
     # Synced, but with data sets whose RLS rules could not be read: its exports are blocked.
     problems: list[str] = field(default_factory=list)
 
@@ -233,6 +234,17 @@ def sync_dashboards(
     return report
 
 
+def catalog_accounts(default_account_id: str, default_region: str) -> list[tuple[str, str]]:
+    """Every account and region the catalog holds, and the default one (where a first sync finds dashboards)."""
+    pairs = set(Dashboard.objects.values_list("aws_account_id", "region").distinct())
+    return sorted(pairs | {(default_account_id, default_region)})
+
+
+def sync_all(*, accounts: list[tuple[str, str]], actor=None) -> list[SyncReport]:
+    """Whole accounts: every dashboard QuickSight lists, new ones included; the gone ones marked stale."""
+    return [sync_dashboards(account_id=account_id, region=region, actor=actor) for account_id, region in accounts]
+
+
 def _reason(exc: aws.AwsError) -> str:
     later = " (temporary: run the sync again later)" if exc.retryable else ""
     return f"{exc.message or exc.user_message}{later}"
@@ -307,6 +319,7 @@ def _apply(
             aws_account_id=account_id, region=region, dashboard_id=summary.dashboard_id, **dashboard_values
         )
         counts["added"] += 1
+        result.new = True
     else:
         _save_if_changed(dashboard, dashboard_values, counts)
 

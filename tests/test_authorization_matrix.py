@@ -141,8 +141,8 @@ for _model, (_add, _delete, _change_post) in {
     "auth/user": (200, 200, 200),
     "exports/export": (403, 403, 403),
     "exports/auditevent": (403, 403, 403),
-    "exports/dashboard": (200, 403, 200),
-    "exports/sheet": (403, 403, 200),
+    "exports/dashboard": (403, 403, 403),  # synced from QuickSight: viewed, never added or edited
+    "exports/sheet": (403, 403, 403),
     "exports/grant": (200, 200, 200),
     "exports/rlstagmapping": (200, 200, 200),
     "exports/s3destination": (200, 200, 200),
@@ -163,6 +163,7 @@ for _model, (_add, _delete, _change_post) in {
         f"admin/{_model}/<path:object_id>/": staff(302, 302),  # the old address of the change page
     }
 MATRIX["admin/exports/dashboard/rls-preview/"] = staff(200, 200)
+MATRIX["admin/exports/dashboard/sync-now/"] = staff(200, 200)  # an empty POST only asks again
 # fmt: on
 
 
