@@ -139,15 +139,18 @@ def unreadable_data_sets(dashboard: Dashboard) -> str | None:
     )
 
 
-def export_blocker(identity: RlsIdentity, dashboard: Dashboard) -> str | None:
+def export_blocker(identity: RlsIdentity, dashboard: Dashboard, *, who: str | None = None) -> str | None:
     """Why this identity cannot export the dashboard, in plain words; None when it can.
 
     Every data set that uses RLS must let the identity see rows (exports/rls_rules.py says when):
     QuickSight evaluates each data set on its own, and a visual over a data set the identity fails
-    comes back empty, so such an export is refused before it is built or started.
+    comes back empty, so such an export is refused before it is built or started. `who`: the
+    user's name when an admin reads it (the preview); None speaks to the user.
     """
+    they_have, their = (f"{who} has", f"{who}'s") if who else ("you have", "your")
     if len(identity.tags) > MAX_RLS_TAGS:
-        return f"You have {len(identity.tags)} row-level security tags; QuickSight accepts at most {MAX_RLS_TAGS}."
+        has = f"{who} has" if who else "You have"
+        return f"{has} {len(identity.tags)} row-level security tags; QuickSight accepts at most {MAX_RLS_TAGS}."
     unreadable = unreadable_data_sets(dashboard)
     if unreadable:
         return unreadable
@@ -159,12 +162,38 @@ def export_blocker(identity: RlsIdentity, dashboard: Dashboard) -> str | None:
             subject = f"Its data set “{data_set.name}”" if data_set.name else "It"
             unmet.append(
                 f"{subject} needs the tags {describe_groups(data_set.rules.required_groups)}; "
-                f"you have no value for {lacking}."
+                f"{they_have} no value for {lacking}."
             )
     if unmet:
         keys = ", ".join(dashboard.rls_tag_keys)
+        ask = f"Add a mapping for {who} or one of their groups." if who else "Ask an administrator to map your tags."
         return (
-            f"{dashboard.name} shows only the rows your row-level security tags allow ({keys}). {' '.join(unmet)} "
-            "Ask an administrator to map your tags."
+            f"{dashboard.name} shows only the rows {their} row-level security tags allow ({keys}). {' '.join(unmet)} "
+            + ask
         )
     return None
+
+
+def _condition_words(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} is {' or '.join(values)}" if values else f"{column} is nothing (no value matches)"
+
+
+def rows_in_words(identity: RlsIdentity, dashboard: Dashboard, *, who: str) -> list[str]:
+    """For the admin: which rows each data set will show this user ("alice will see rows where region is EMEA")."""
+    lines = []
+    for data_set in data_set_rules(dashboard):
+        of = f" of “{data_set.name}”" if data_set.name else ""
+        if data_set.error_code:
+            lines.append(f"{who} will see nothing{of} yet: its rules could not be read ({data_set.error_code}).")
+            continue
+        alternatives = data_set.rules.row_filter(identity.tags) if data_set.rules else None
+        if alternatives is None:
+            lines.append(f"{who} will see every row{of}.")
+        elif not alternatives:
+            lines.append(f"{who} will see no rows{of}.")
+        else:
+            where = " — or where ".join(
+                " and ".join(_condition_words(c, v) for c, v in group) for group in alternatives
+            )
+            lines.append(f"{who} will see rows{of} where {where}.")
+    return lines

@@ -150,7 +150,7 @@ def test_one_mapping_per_subject_key_and_scope(alice, sales):
     duplicate = RlsTagMapping(user=alice, tag_key="region", tag_value="APAC")
 
     assert errors(duplicate) == {
-        "tag_key": ["user alice already has a 'region' tag for every dashboard: change that mapping instead."]
+        "tag_key": ["alice already has a 'region' tag for every dashboard: change that mapping instead."]
     }
     RlsTagMapping(user=alice, dashboard=sales, tag_key="region", tag_value="APAC").full_clean()
 
@@ -219,7 +219,8 @@ def test_preview_shows_tags_and_where_they_came_from(admin_client, alice, sales)
     assert "alice on Sales overview" in html
     assert "Tags sent to QuickSight (1 of at most 50)" in html
     assert "<td>EMEA</td><td>user alice for every dashboard</td><td>yes</td>" in html
-    assert "Exports are allowed with this identity." in html
+    assert "alice can export it with this identity." in html
+    assert "alice will see rows where region is EMEA." in html
     assert "The dashboard is granted to alice." in html
 
 
@@ -236,9 +237,10 @@ def test_preview_shows_conflicts_and_overridden_mappings(admin_client, carol, sa
 def test_preview_shows_the_blocker_for_an_outsider(admin_client, carol, sales):
     html = preview(admin_client, carol, sales)
 
-    assert "Export blocked:" in html and "you have no value for region" in html
+    assert "Export blocked:" in html and "carol has no value for region" in html
+    assert "Add a mapping for carol or one of their groups." in html and "you have" not in html
     assert "The dashboard is not granted to carol" in html
-    assert "No tag applies to this user for this dashboard." in html
+    assert "No tag applies to carol for this dashboard." in html
 
 
 def test_preview_says_when_only_the_grant_is_missing(admin_client, carol, sales):
@@ -246,4 +248,4 @@ def test_preview_says_when_only_the_grant_is_missing(admin_client, carol, sales)
 
     html = preview(admin_client, carol, sales)
 
-    assert "Export not possible:" in html and "with a grant, this identity could export it" in html
+    assert "Export not possible:" in html and "with a grant, carol could export it with this identity" in html
