@@ -62,16 +62,61 @@ API_USED = "api.used"
 SETTING_NAMES = {Grant: "grant", RlsTagMapping: "rls_mapping", S3Destination: "destination"}
 Verb = Literal["created", "changed", "deleted"]
 
-# What an export's timeline says for an action; the others read as their last word ("Submitting").
+SETTING_VERBS: tuple[Verb, ...] = ("created", "changed", "deleted")
+
+# Every action this module records, in words people read (the timeline, the audit log, the history).
 WORDS = {
-    FILE_DOWNLOADED: "File downloaded",
-    FILES_ARCHIVED: "Files archived with checksums",
-    EXPORT_MOVED[S.CANCELLED]: "Cancelled",
-    LIMIT_REFUSED: "Download refused: limit reached",
+    EXPORT_REQUESTED: "Started an export",
+    EXPORT_MOVED[S.SUBMITTING]: "Sending the export to QuickSight",
+    EXPORT_MOVED[S.QUEUED]: "QuickSight queued the snapshot job",
+    EXPORT_MOVED[S.RUNNING]: "QuickSight is making the files",
+    EXPORT_MOVED[S.COMPLETED]: "Export completed",
+    EXPORT_MOVED[S.FAILED]: "Export failed",
+    EXPORT_MOVED[S.TIMED_OUT]: "Export timed out",
+    EXPORT_MOVED[S.CANCELLED]: "Export cancelled",
+    FILE_DOWNLOADED: "Downloaded a file",
+    FILES_ARCHIVED: "Archived the files with checksums",
+    LIMIT_REFUSED: "Refused: a limit was reached",
+    LOGIN_FAILED: "Failed to sign in",
+    LOCKED_OUT: "Locked out after failed sign-ins",
+    HISTORY_EXPORTED: "Downloaded the history",
+    CATALOG_SYNCED: "Synced a dashboard from QuickSight",
+    DASHBOARD_GONE: "Dashboard gone from QuickSight (marked stale)",
+    SCHEDULE_CREATED: "Created a schedule",
+    SCHEDULE_CHANGED: "Changed a schedule",
+    SCHEDULE_PAUSED: "Paused a schedule",
+    SCHEDULE_RESUMED: "Resumed a schedule",
+    SCHEDULE_DELETED: "Deleted a schedule",
+    SCHEDULE_OPTED_OUT: "Stopped receiving a schedule",
+    SCHEDULE_OPTED_IN: "Receives a schedule again",
+    RUN_STARTED: "A schedule's run started",
+    RUN_MADE: "A schedule's run made its exports",
+    RUN_ENDED: "A schedule's run ended",
+    API_TOKEN_CREATED: "Created an API token",
+    API_TOKEN_REVOKED: "Revoked an API token",
+    API_USED: "Used the API",
+    "grant.created": "Granted a dashboard",
+    "grant.changed": "Changed a grant",
+    "grant.deleted": "Removed a grant",
+    "rls_mapping.created": "Added an RLS tag mapping",
+    "rls_mapping.changed": "Changed an RLS tag mapping",
+    "rls_mapping.deleted": "Removed an RLS tag mapping",
+    "destination.created": "Added an S3 destination",
+    "destination.changed": "Changed an S3 destination",
+    "destination.deleted": "Removed an S3 destination",
 }
 
 
+def actions() -> list[str]:
+    """Every action name this module can record (tests check each has words)."""
+    names = [value for key, value in globals().items() if key.isupper() and isinstance(value, str) and "." in value]
+    names += EXPORT_MOVED.values()
+    names += [f"{name}.{verb}" for name in SETTING_NAMES.values() for verb in SETTING_VERBS]
+    return sorted(set(names))
+
+
 def words(action: str) -> str:
+    """An action in words; an action no longer recorded (old events) reads as its last word."""
     return WORDS.get(action) or action.rsplit(".", 1)[-1].replace("_", " ").capitalize()
 
 

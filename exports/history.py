@@ -128,6 +128,43 @@ def file_description(export_file: ExportFile, request: dict, names: CatalogNames
     return describe_file(RequestedFile(export_file.format, tuple(SheetPick(s) for s in export_file.sheet_ids)), names)
 
 
+@dataclass(frozen=True)
+class DownloadedFile:
+    """Which file a download was, from its event's data; numbered from 1 as the export page numbers files."""
+
+    number: int | None
+    part: int | None  # None for a file in one part
+    format: str
+    name: str  # empty for events written before downloads recorded the name
+
+    @property
+    def words(self) -> str:
+        """ "File 1 (PDF), part 2: sales-overview-20261129-1541-1.pdf"."""
+        text = f"File {self.number}" if self.number is not None else "A file"
+        if self.format:
+            text += f" ({FORMAT_WORDS.get(self.format, self.format)})"
+        if self.part is not None:
+            text += f", part {self.part}"
+        return f"{text}: {self.name}" if self.name else text
+
+
+def _count(value: Any) -> int | None:
+    return value + 1 if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def downloaded_file(data: Any) -> DownloadedFile:
+    """Robust to old and odd events: a missing or malformed key leaves that part out."""
+    data = data if isinstance(data, dict) else {}
+    parts = data.get("parts")
+    name = data.get("file_name") or data.get("filename") or ""
+    return DownloadedFile(
+        number=_count(data.get("file")),
+        part=_count(data.get("part")) if isinstance(parts, int) and parts > 1 else None,
+        format=str(data.get("format") or ""),
+        name=str(name),
+    )
+
+
 # --- list selectors ---
 
 
@@ -324,17 +361,22 @@ def history_record(export: Export, events: list[dict[str, Any]] | None = None) -
         "submitted_at": export.submitted_at,
         "finished_at": export.finished_at,
         "downloads": len(downloads),
-        "download_log": [
-            {
-                "user": e["actor_username"],
-                "at": e["created_at"],
-                "file": e["data"].get("file") if isinstance(e["data"], dict) else None,
-                "part": e["data"].get("part", 0) if isinstance(e["data"], dict) else None,
-                "ip_address": e["ip_address"],
-            }
-            for e in downloads
-        ],
+        "download_log": [_download_entry(e) for e in downloads],
         "request": request,
+    }
+
+
+def _download_entry(event: dict[str, Any]) -> dict[str, Any]:
+    """One download in the history export; files counted from 1, as on screen."""
+    downloaded = downloaded_file(event["data"])
+    return {
+        "user": event["actor_username"],
+        "at": event["created_at"],
+        "file": downloaded.number,
+        "part": downloaded.part,
+        "format": downloaded.format,
+        "file_name": downloaded.name,
+        "ip_address": event["ip_address"],
     }
 
 

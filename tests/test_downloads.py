@@ -278,8 +278,9 @@ def test_the_auditor_sees_which_part_was_downloaded(client, alice, audra, quicks
     page = client.get(reverse("exports:audit")).content.decode()
     record = json.loads(client.get(reverse("exports:audit_jsonl")).getvalue().decode().splitlines()[0])
 
-    assert "file 1 part 2" in page
-    assert [(d["user"], d["file"], d["part"]) for d in record["download_log"]] == [("alice", 0, 1)]
+    assert "File 1 (CSV), part 2" in page
+    # Counted the same way in the history's download as on screen (it said 0 and 1 here before).
+    assert [(d["user"], d["file"], d["part"]) for d in record["download_log"]] == [("alice", 1, 2)]
 
 
 def test_a_part_that_does_not_exist_is_404(client, alice, no_aws):

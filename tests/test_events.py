@@ -48,6 +48,22 @@ def test_no_module_but_events_types_an_action_name():
 
 
 def test_the_timeline_words_of_an_action():
-    assert events.words(events.FILE_DOWNLOADED) == "File downloaded"
-    assert events.words(events.EXPORT_MOVED["CANCELLED"]) == "Cancelled"
-    assert events.words(events.EXPORT_MOVED["TIMED_OUT"]) == "Timed out"
+    assert events.words(events.FILE_DOWNLOADED) == "Downloaded a file"
+    assert events.words(events.EXPORT_REQUESTED) == "Started an export"
+    assert events.words(events.EXPORT_MOVED["CANCELLED"]) == "Export cancelled"
+    assert events.words("grant.created") == "Granted a dashboard"
+    assert events.words("export.no_longer_recorded") == "No longer recorded"
+
+
+def test_every_action_events_can_record_has_words():
+    """One mapping in one place: an action added to events.py without words fails here."""
+    source = ast.parse((EXPORTS / "events.py").read_text())
+    name = re.compile(r"^[a-z_]+\.[a-z_]+$")
+    typed = {
+        node.value
+        for node in ast.walk(source)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and name.match(node.value)
+    }
+    assert typed <= set(events.actions()), typed - set(events.actions())
+    assert len(events.actions()) >= 38
+    assert [action for action in events.actions() if action not in events.WORDS] == []

@@ -97,7 +97,7 @@ def test_history_record_lists_aws_request_ids_and_who_downloaded(client, alice, 
     assert record["downloads"] == 1
     assert record["download_log"][0]["user"] == "alice"
     assert record["download_log"][0]["ip_address"] == "192.0.2.9"
-    assert record["download_log"][0]["file"] == 0
+    assert record["download_log"][0]["file"] == 1  # counted from 1, as on screen
 
 
 def test_history_stream_memory_does_not_grow_with_rows(audra, ten_thousand_exports):

@@ -155,7 +155,7 @@ def test_export_page_shows_files_with_names_size_errors_and_timeline(client, ali
     assert "The visual has too many rows for CSV." in page
     assert reverse("exports:download", args=[export.pk, 0]) in page
     assert reverse("exports:download", args=[export.pk, 1]) not in page
-    assert "Created by alice" in page
+    assert "Created · alice" in page
 
 
 def test_business_user_sees_no_other_users_rls_values_anywhere(client, alice, bob):

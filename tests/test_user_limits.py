@@ -139,7 +139,7 @@ def test_the_third_download_click_in_a_minute_is_refused_and_audited(shared_limi
     assert event.data["limit"] == "downloads"
     assert AuditEvent.objects.filter(action="export.file_downloaded").count() == 2
     timeline = client.get(reverse("exports:detail", kwargs={"export_id": export.pk})).content.decode()
-    assert "Download refused: limit reached" in timeline
+    assert "Refused: a limit was reached" in timeline
 
 
 USE_UP = """

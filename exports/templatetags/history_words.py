@@ -1,9 +1,15 @@
-"""Words for the history pages: a file format as people write it (CSV, Excel, PDF)."""
+"""Words for the history pages: a file format as people write it (CSV, Excel, PDF), an audit action in
+words, which file a download was, and an event's data as indented JSON."""
 
 from __future__ import annotations
 
-from django import template
+import json
+from typing import Any
 
+from django import template
+from django.core.serializers.json import DjangoJSONEncoder
+
+from exports import events, history
 from exports.snapshot_rules import FORMAT_WORDS
 
 register = template.Library()
@@ -12,3 +18,20 @@ register = template.Library()
 @register.filter
 def format_word(value: str) -> str:
     return FORMAT_WORDS.get(value, value)
+
+
+@register.filter
+def action_words(action: str) -> str:
+    return events.words(action)
+
+
+@register.filter
+def downloaded_file(event) -> str:
+    """Which file a download event was about ("File 1 (PDF): name.pdf"); empty for other events."""
+    return history.downloaded_file(event.data).words if event.action == events.FILE_DOWNLOADED else ""
+
+
+@register.filter
+def pretty_json(data: Any) -> str:
+    """Escaped by the template like any text: the JSON is shown, never interpreted."""
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder)

@@ -15,7 +15,6 @@ from django_htmx.http import HttpResponseStopPolling
 
 from exports import access, forms, history, jobs
 from exports.downloads import DownloadUnavailable, export_file_download
-from exports.events import words as event_words
 from exports.models import Export
 from exports.quota import LimitReached
 from exports.snapshot import redact
@@ -65,8 +64,6 @@ def _detail_context(request, export: Export) -> dict:
     for export_file in files:
         export_file.description = history.file_description(export_file, export.request or {}, names)
     events = list(export.events.order_by("seq"))
-    for event in events:
-        event.words = event_words(event.action)
     return {
         "export": export,
         "words": history.describe_request(export, show_rls=privileged, names=names),
