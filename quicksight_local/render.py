@@ -8,6 +8,7 @@ written next to out_path and renamed into place, so a failed render never leaves
 from __future__ import annotations
 
 import csv
+import math
 import os
 import re
 import threading
@@ -514,6 +515,21 @@ def _compact(value: float) -> str:
     return f"{value:.3g}" if value % 1 else f"{value:.0f}"
 
 
+def nice_axis(low: float, high: float, ticks: int = 5) -> tuple[float, float, float]:
+    """(min, max, step) of a value axis: round steps (1, 2, 2.5 or 5 times a power of ten) and a top
+    tick at or above the largest value, so no bar or line point rises above the last grid line."""
+    low, high = min(0.0, low), max(0.0, high)
+    if high - low <= 0:
+        high = low + 1
+    raw = (high - low) / ticks
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    axis_min, axis_max = math.floor(low / step) * step, math.ceil(high / step) * step
+    if axis_max < high:  # a floating-point hair below the value
+        axis_max += step
+    return axis_min, axis_max, step
+
+
 def _chart_flowable(job: RenderJob, visual: Visual, width: float, styles) -> Any:
     regular, bold = _fonts()
     with visual_query(job.dashboard, visual, tags=job.tags, parameters=job.parameters) as result:
@@ -535,7 +551,8 @@ def _chart_flowable(job: RenderJob, visual: Visual, width: float, styles) -> Any
     labels.fontName, labels.fontSize, labels.fillColor = regular, 7, _INK
     if many:
         labels.angle, labels.boxAnchor, labels.dx, labels.dy = 35, "ne", 0, -2
-    chart.valueAxis.valueMin = min(0, min(v for _, v in pairs))
+    values = [v for _, v in pairs]
+    chart.valueAxis.valueMin, chart.valueAxis.valueMax, chart.valueAxis.valueStep = nice_axis(min(values), max(values))
     chart.valueAxis.labelTextFormat = _compact
     chart.valueAxis.labels.fontName, chart.valueAxis.labels.fontSize = regular, 7
     chart.valueAxis.visibleGrid = True

@@ -11,7 +11,18 @@ import pytest
 from pypdf import PdfReader
 
 from quicksight_local import data
-from quicksight_local.render import RenderError, _csv_rows, _csv_value, render_snapshot_file, worksheet_names
+from quicksight_local.catalog import load_catalog
+from quicksight_local.render import (
+    RenderError,
+    RenderJob,
+    _chart_flowable,
+    _csv_rows,
+    _csv_value,
+    _styles,
+    nice_axis,
+    render_snapshot_file,
+    worksheet_names,
+)
 
 GENERATED_AT = datetime(2026, 11, 28, 14, 30, tzinfo=UTC)
 MARCH = {"OrdersFrom": [datetime(2025, 3, 1)], "OrdersTo": [datetime(2025, 3, 31, 23, 59, 59)]}
@@ -287,3 +298,44 @@ def test_csv_with_more_than_one_visual_is_a_render_error(tmp_path):
     file["SheetSelections"][0]["VisualIds"].append("top-countries")
     with pytest.raises(RenderError, match="exactly one visual"):
         render(tmp_path, file)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "axis"),
+    [
+        (0, 21_189_761.39, (0, 25_000_000, 5_000_000)),
+        (0, 288, (0, 300, 100)),
+        (0, 0.3, (0, 0.3, 0.1)),
+        (-3, 7, (-4, 8, 2)),
+        (5, 5, (0, 5, 1)),
+        (0, 0, (0, 1, 0.2)),
+    ],
+)
+def test_a_value_axis_is_round_and_reaches_past_the_largest_value(low, high, axis):
+    axis_min, axis_max, step = nice_axis(low, high)
+    assert (axis_min, axis_max, step) == pytest.approx(axis)
+    assert axis_min <= min(0, low) and axis_max >= high
+
+
+@pytest.mark.parametrize(
+    ("dashboard", "visual_id"),
+    [
+        ("sales-overview", "monthly-revenue"),
+        ("sales-overview", "revenue-by-product"),
+        ("support-ops", "tickets-per-week"),
+    ],
+)
+def test_pdf_chart_axis_covers_its_largest_value_with_a_tick_above_it(dashboard, visual_id):
+    """The top bar or line point used to rise past the last tick and grid line (21.2M over a 20M top tick)."""
+    catalog = load_catalog().dashboards[dashboard]
+    visual = next(v for sheet in catalog.sheets for v in sheet.visuals if v.visual_id == visual_id)
+    with data.visual_query(catalog, visual, tags={"region": "*"}, parameters={}) as result:
+        largest = max(float(value or 0) for _, value in result)
+    job = RenderJob(catalog, [], {"region": "*"}, {}, GENERATED_AT)
+
+    chart = _chart_flowable(job, visual, 480, _styles()).contents[0]
+    chart.draw()
+
+    ticks = chart.valueAxis._tickValues
+    assert ticks[-1] >= largest and ticks[-1] == chart.valueAxis._valueMax
+    assert chart.valueAxis.scale(largest) <= chart.y + chart.height
