@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from exports import events
 from exports.models import AuditEvent, Export, ExportFile
 
 
@@ -54,12 +55,16 @@ class ExportAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("seq", "created_at", "actor_username", "action", "object_type", "object_id", "ip_address")
+    list_display = ("seq", "created_at", "actor_username", "what", "action", "object_type", "object_id", "ip_address")
     list_filter = ("action",)
     search_fields = ("actor_username", "action", "object_id")
     ordering = ("-seq",)
     actions = None
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
+
+    @admin.display(description="What", ordering="action")
+    def what(self, event: AuditEvent) -> str:
+        return events.words(event.action)
 
 
 # The catalog's admin may register Export first; the audit log is ours alone.

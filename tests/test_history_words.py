@@ -80,3 +80,13 @@ def test_the_requester_reads_the_timeline_in_words_without_the_data(client, alic
 
     assert "Downloaded a file · alice · File 1 (PDF): sales.pdf" in html
     assert "export.file_downloaded" not in html and "event-data" not in html.split("<h2>Timeline</h2>")[1]
+
+
+def test_the_admins_audit_log_says_what_happened_in_words(client, alice, demo_users):
+    export = make_export(alice, make_dashboard(), formats=["PDF"], uris=[HTTPS])
+    _download(export, 0, alice, file=0, format="PDF")
+    client.force_login(demo_users["admin"])
+
+    html = client.get(reverse("admin:exports_auditevent_changelist")).content.decode()
+
+    assert '<td class="field-what">Downloaded a file</td>' in html
