@@ -206,15 +206,16 @@ class DashboardAdmin(admin.ModelAdmin):
             )
             self._report(request, report)
 
-    def _report(self, request, report: SyncReport) -> None:
+    def _report(self, request, report: SyncReport, *, quiet: bool = False) -> None:
+        """A message per dashboard; `quiet` leaves out those synced without news (a whole account's sync)."""
         for result in report.dashboards:
             if result.ok and result.problems:
                 self.message_user(request, f"Synced, exports blocked: {result.line()}", messages.WARNING)
             elif result.ok and result.new:
                 self.message_user(request, f"New in QuickSight: {result.name}: {result.line()}", messages.SUCCESS)
-            elif result.ok:
+            elif result.ok and not quiet:
                 self.message_user(request, f"Synced {result.line()}", messages.SUCCESS)
-            else:
+            elif not result.ok:
                 self.message_user(request, f"Not synced: {result.line()}", messages.ERROR)
         for dashboard_id in report.gone:
             self.message_user(request, f"{dashboard_id}: gone from QuickSight, marked stale", messages.WARNING)
@@ -226,7 +227,7 @@ class DashboardAdmin(admin.ModelAdmin):
         accounts = catalog_accounts(settings.QUICKSIGHT_LOCAL_ACCOUNT_ID, settings.AWS_REGION)
         if request.method == "POST" and request.POST.get("sync"):
             for report in sync_all(accounts=accounts, actor=request.user):
-                self._report(request, report)
+                self._report(request, report, quiet=True)
                 self.message_user(request, report.lines()[-1], messages.INFO)
             return HttpResponseRedirect(reverse("admin:exports_dashboard_changelist"))
         context = {

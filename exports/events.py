@@ -69,7 +69,7 @@ WORDS = {
     EXPORT_REQUESTED: "Started an export",
     EXPORT_MOVED[S.SUBMITTING]: "Sending the export to QuickSight",
     EXPORT_MOVED[S.QUEUED]: "QuickSight queued the snapshot job",
-    EXPORT_MOVED[S.RUNNING]: "QuickSight is making the files",
+    EXPORT_MOVED[S.RUNNING]: "QuickSight started making the files",
     EXPORT_MOVED[S.COMPLETED]: "Export completed",
     EXPORT_MOVED[S.FAILED]: "Export failed",
     EXPORT_MOVED[S.TIMED_OUT]: "Export timed out",

@@ -40,6 +40,7 @@ def test_a_synced_dashboard_and_sheet_show_no_save_and_refuse_a_post(admin_clien
     for url in (f"/admin/exports/dashboard/{sales.pk}/change/", f"/admin/exports/sheet/{sheet.pk}/change/"):
         html = admin_client.get(url).content.decode()
         assert 'name="_save"' not in html and 'name="_continue"' not in html, url
+    assert "Preview RLS identity" in admin_client.get(f"/admin/exports/dashboard/{sales.pk}/change/").content.decode()
 
     refused = admin_client.post(
         f"/admin/exports/dashboard/{sales.pk}/change/", {"name": "Renamed by hand", "dashboard_id": "x"}
@@ -101,6 +102,7 @@ def test_sync_now_adds_the_dashboards_new_in_quicksight(admin_client, qs_local, 
     html = response.content.decode()
     assert set(Dashboard.objects.values_list("dashboard_id", flat=True)) >= {"sales-overview", "support-ops"}
     assert "New in QuickSight: Sales overview" in html
+    assert "added, 0 changed, 0 unchanged, 0 stale, 0 failed" in html  # the account's summary line
     assert Dashboard.objects.get(dashboard_id="sales-overview").sheets.count() == 3
 
 
