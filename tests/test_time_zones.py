@@ -28,7 +28,7 @@ def test_times_show_utc_with_its_abbreviation_by_default(alice_client):
 
 
 def test_the_browsers_zone_from_the_cookie_is_used(alice_client):
-    alice_client.cookies["tz"] = "Asia/Tokyo"
+    alice_client.cookies["portal_tz"] = "Asia/Tokyo"
     page = my_exports(alice_client)
     assert " JST</div>" in page
     assert ">Asia/Tokyo</a>" in page
@@ -36,21 +36,21 @@ def test_the_browsers_zone_from_the_cookie_is_used(alice_client):
 
 @pytest.mark.parametrize("cookie", ["Mars/Olympus_Mons", "../../etc/passwd", "UTC; DROP TABLE", "A" * 200, ""])
 def test_a_cookie_that_names_no_zone_is_ignored(alice_client, cookie):
-    alice_client.cookies["tz"] = cookie
+    alice_client.cookies["portal_tz"] = cookie
     response = alice_client.get(reverse("exports:list"))
     assert response.status_code == 200
     assert " UTC</div>" in response.content.decode()
 
 
 def test_a_saved_zone_wins_over_the_browser_and_follows_the_next_sign_in(client, alice_client, alice):
-    alice_client.cookies["tz"] = "Asia/Tokyo"
+    alice_client.cookies["portal_tz"] = "Asia/Tokyo"
     response = alice_client.post(PAGE, {"time_zone": "Europe/Paris"}, follow=True)
     assert "Times are now shown in Europe/Paris." in response.content.decode()
     assert " CET</div>" in my_exports(alice_client) or " CEST</div>" in my_exports(alice_client)
 
     alice_client.logout()
     alice_client.force_login(alice)
-    alice_client.cookies["tz"] = "Asia/Tokyo"
+    alice_client.cookies["portal_tz"] = "Asia/Tokyo"
     assert ">Europe/Paris</a>" in my_exports(alice_client)
 
     # Back to "my browser's zone".

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -26,14 +28,16 @@ class TimeZoneForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def time_zone(request):
-    form = TimeZoneForm(request.POST or None, initial={"time_zone": timezones.chosen_zone(request.user)})
+    form = TimeZoneForm(
+        request.POST if request.method == "POST" else None, initial={"time_zone": timezones.chosen_zone(request.user)}
+    )
     if request.method == "POST" and form.is_valid():
         chosen = form.cleaned_data["time_zone"]
         services.preference_set_time_zone(user=request.user, time_zone=chosen)
         request.session[TIME_ZONE_SESSION_KEY] = chosen
         messages.success(request, f"Times are now shown in {chosen or 'your browser’s time zone'}.")
         return redirect("exports:time_zone")
-    browser_zone = request.COOKIES.get(TIME_ZONE_COOKIE, "")
+    browser_zone = unquote(request.COOKIES.get(TIME_ZONE_COOKIE, ""))
     context = {
         "form": form,
         "zones": sorted(timezones.zone_names()),

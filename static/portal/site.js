@@ -7,8 +7,9 @@
   // IANA names and shows times in it unless the person saved another one.
   try {
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (zone && document.cookie.split("; ").indexOf("tz=" + zone) === -1) {
-      document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
+    var cookie = "portal_tz=" + encodeURIComponent(zone);
+    if (zone && document.cookie.split("; ").indexOf(cookie) === -1) {
+      document.cookie = cookie + "; path=/; max-age=31536000; SameSite=Lax";
     }
   } catch (ignored) { /* no Intl: the server's zone it is */ }
 
