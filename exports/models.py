@@ -672,3 +672,13 @@ def tag_limit_problem(
                     f"QuickSight accepts at most {MAX_RLS_TAGS} per identity."
                 )
     return None
+
+
+class UserPreference(models.Model):
+    """What one person chose for the portal's pages; blank time_zone: their browser's zone."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    time_zone = models.CharField(max_length=64, blank=True, help_text="IANA name, e.g. Europe/Paris.")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.time_zone or 'browser time zone'}"

@@ -10,8 +10,9 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 
 from exports import enqueue, events, quota
-from exports.models import Dashboard, Export, Grant, RlsTagMapping, S3Destination
+from exports.models import Dashboard, Export, Grant, RlsTagMapping, S3Destination, UserPreference
 from exports.snapshot import SnapshotRequestInvalid, build_request, parse_spec, request_to_json, sent_request
+from exports.timezones import zone_problem
 
 
 def _submitted_with(user, submit_token: uuid.UUID | None) -> Export | None:
@@ -157,3 +158,11 @@ def destination_create(
 
 def destination_delete(*, destination: S3Destination, actor=None, ip_address: str | None = None) -> None:
     setting_delete(obj=destination, actor=actor, ip_address=ip_address)
+
+
+def preference_set_time_zone(*, user, time_zone: str) -> UserPreference:
+    """Save the user's time zone ("" follows the browser); the name must be an IANA zone."""
+    if time_zone and (problem := zone_problem(time_zone)):
+        raise ValueError(problem)
+    preference, _ = UserPreference.objects.update_or_create(user=user, defaults={"time_zone": time_zone})
+    return preference

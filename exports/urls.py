@@ -1,6 +1,6 @@
 from django.urls import path
 
-from exports.views import audit, catalog, exports, form, schedules, tokens
+from exports.views import audit, catalog, exports, form, preferences, schedules, tokens
 
 app_name = "exports"
 
@@ -39,6 +39,7 @@ urlpatterns = [
     path("schedules/<int:schedule_id>/opt-out/", schedules.schedule_opt_out, name="schedule_opt_out"),
     path("schedules/<int:schedule_id>/opt-in/", schedules.schedule_opt_in, name="schedule_opt_in"),
     # API tokens
+    path("account/time-zone/", preferences.time_zone, name="time_zone"),
     path("tokens/", tokens.token_list, name="tokens"),
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
     # audit

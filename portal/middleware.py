@@ -7,11 +7,14 @@ parameter, a form field or a cookie never reaches PostgreSQL (which answers a NU
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.utils import timezone
 
+from exports.timezones import chosen_zone, is_zone
 from exports.validators import printable_name, text_fault
 
 FORM_URLENCODED = "application/x-www-form-urlencoded"
@@ -75,3 +78,32 @@ class RefuseUnstorableTextMiddleware:
         if problem:
             return HttpResponseBadRequest(f"Bad request: {problem}.\n", content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+# The browser's zone, as site.js reads it from Intl; a person's saved choice wins over it.
+TIME_ZONE_COOKIE = "portal_tz"
+TIME_ZONE_SESSION_KEY = "time_zone"
+
+
+def remember_time_zone(sender, request, user, **kwargs) -> None:
+    """On sign-in: keep the user's saved zone in the session, so no page asks the database for it."""
+    request.session[TIME_ZONE_SESSION_KEY] = chosen_zone(user)
+
+
+class UserTimeZoneMiddleware:
+    """Show times in the user's zone: the saved one, else the browser's cookie, else TIME_ZONE.
+    A cookie that names no IANA zone is ignored (the page shows UTC), never an error."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        zone = request.session.get(TIME_ZONE_SESSION_KEY) or unquote(request.COOKIES.get(TIME_ZONE_COOKIE, ""))
+        if is_zone(zone):
+            timezone.activate(ZoneInfo(zone))
+        else:
+            timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

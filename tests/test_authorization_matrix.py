@@ -85,6 +85,8 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
     "schedules/<int:schedule_id>/delete/":  {"GET": (ANON, 200, 404, 404, 404, 404), "POST": (ANON, 302, 404, 404, 404, 404)},  # noqa: E501
     "schedules/<int:schedule_id>/opt-out/": {"GET": (ANON, 405, 405, 405, 405, 405), "POST": (ANON, 404, 302, 404, 404, 404)},  # noqa: E501
     "schedules/<int:schedule_id>/opt-in/":  {"GET": (ANON, 405, 405, 405, 405, 405), "POST": (ANON, 404, 302, 404, 404, 404)},  # noqa: E501
+    # each person's own time zone (an empty choice follows the browser)
+    "account/time-zone/":                  {"GET": (ANON, 200, 200, 200, 200, 200), "POST": (ANON, 302, 302, 302, 302, 302)},  # noqa: E501
     # API tokens: each person's own (alice's token here; admins revoke others' in the admin)
     "tokens/":                             {"GET": (ANON, 200, 200, 200, 200, 200), "POST": (ANON, 400, 400, 400, 400, 400)},  # no name given  # noqa: E501
     "tokens/<int:token_id>/revoke/":       {"GET": (ANON, 405, 405, 405, 405, 405), "POST": (ANON, 302, 404, 404, 404, 404)},  # noqa: E501

@@ -20,6 +20,7 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -38,9 +39,8 @@ RUNS_SHOWN = 50
 
 
 def viewer_zone(request) -> ZoneInfo:
-    """The viewer's zone: their browser's (a cookie), else TIME_ZONE. Users have no zone setting yet."""
-    name = unquote(request.COOKIES.get(ZONE_COOKIE, ""))
-    return ZoneInfo(name if recurrence.is_iana_zone(name) else settings.TIME_ZONE)
+    """The viewer's zone as every page uses it (portal.middleware): saved, else the browser's, else TIME_ZONE."""
+    return timezone.get_current_timezone()
 
 
 def when_words(moment: datetime, zone: ZoneInfo | None = None) -> str:

@@ -11,11 +11,8 @@
     }
   }
 
+  // static/portal/site.js sends the same zone in a cookie for every page's times.
   var zone = browserZone();
-  if (zone) {
-    // My schedules shows times in the viewer's zone: the server reads it from this cookie.
-    document.cookie = "portal_tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
-  }
 
   function useBrowserZone(root) {
     root.querySelectorAll("[data-browser-timezone]").forEach(function (input) {
