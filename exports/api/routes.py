@@ -38,6 +38,7 @@ from exports.api.schemas import (
     ValidationOut,
 )
 from exports.downloads import DownloadUnavailable, export_file_download
+from exports.file_names import content_disposition
 from exports.models import DashboardParameter, Export, ExportFile, Schedule
 from exports.quota import LimitReached
 from exports.snapshot import SnapshotRequestInvalid, build_request, load_spec, parse_spec, redact
@@ -313,9 +314,8 @@ def export_file_download_route(request, export_id: uuid.UUID, index: int, part: 
     except DownloadUnavailable as exc:
         raise ApiProblem(409, "File unavailable", str(exc)) from None
     if target.archived is not None:
-        response: HttpResponse = FileResponse(
-            target.archived.archived_file.open("rb"), as_attachment=True, filename=target.filename
-        )
+        response: HttpResponse = FileResponse(target.archived.archived_file.open("rb"))
+        response["Content-Disposition"] = content_disposition(target.filename)
     else:
         response = HttpResponseRedirect(target.url)
     response["Cache-Control"] = "no-store"
