@@ -4,6 +4,7 @@ audit record), each file's size before download, and Download all as one streame
 from __future__ import annotations
 
 import io
+import os
 import re
 import time
 import unicodedata
@@ -297,3 +298,16 @@ def test_download_all_with_nothing_ready_sends_the_user_back(client, alice, no_a
 
     assert "Download all: None of this export&#x27;s files can be downloaded." in response.content.decode()
     assert downloads_audited() == []
+
+
+def test_download_all_sends_the_zip_as_it_reads_the_files(client, alice, moto_s3):
+    big = os.urandom(5 * 1024 * 1024)  # an Excel workbook of 5 MiB, stored as it is
+    export = s3_export(alice, moto_s3, formats=["EXCEL", "CSV"], bodies=[big, b"a\n"])
+    client.force_login(alice)
+
+    chunks = list(client.get(reverse("exports:download_all", args=[export.pk])).streaming_content)
+
+    # Never the whole file at once: one chunk per megabyte read, give or take the zip's headers.
+    assert len(chunks) >= 5 and max(len(c) for c in chunks) < 1.1 * 1024 * 1024
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(chunks)))
+    assert archive.read(archive.namelist()[0]) == big and archive.testzip() is None
