@@ -17,11 +17,12 @@ import pytest
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from exports import aws, jobs
 from exports.events import FILE_DOWNLOADED
 from exports.file_names import MAX_BYTES, clean, content_disposition, file_name, unique
-from exports.models import AuditEvent, Export, ExportFile, S3Destination
+from exports.models import AuditEvent, Export, ExportFile, S3Destination, Visual
 from tests import history_factory, jobs_support
 
 AT = datetime(2026, 12, 3, 15, 41, tzinfo=UTC)
@@ -311,3 +312,20 @@ def test_download_all_sends_the_zip_as_it_reads_the_files(client, alice, moto_s3
     assert len(chunks) >= 5 and max(len(c) for c in chunks) < 1.1 * 1024 * 1024
     archive = zipfile.ZipFile(io.BytesIO(b"".join(chunks)))
     assert archive.read(archive.namelist()[0]) == big and archive.testzip() is None
+
+
+def test_hostile_catalog_titles_download_under_safe_names_on_postgresql(client, alice, moto_s3):
+    export = s3_export(alice, moto_s3, formats=["CSV", "PDF"], bodies=[b"a\n", b"%PDF"], dashboard_name="Q/" * 1000)
+    Visual.objects.filter(visual_id="v1").update(title='../../"evil"\u202e\x07' + "売" * 2000)
+    client.force_login(alice)
+
+    page = client.get(reverse("exports:detail", args=[export.pk]))
+    single = client.get(reverse("exports:download", args=[export.pk, 0]))
+    with urllib.request.urlopen(single["Location"], timeout=10) as fetched:
+        saved = received_name(fetched.headers["Content-Disposition"])
+    archive = zip_of(client.get(reverse("exports:download_all", args=[export.pk])))
+
+    assert page.status_code == 200 and escape(saved) in page.content.decode()
+    assert saved.startswith("Q-Q-Q") and "…" in saved and saved.endswith(".csv")
+    assert len(saved.encode()) <= MAX_BYTES and clean(saved) == saved and ".." not in saved
+    assert archive.namelist()[0] == saved and all("/" not in name for name in archive.namelist())
