@@ -329,3 +329,14 @@ def test_hostile_catalog_titles_download_under_safe_names_on_postgresql(client, 
     assert saved.startswith("Q-Q-Q") and "…" in saved and saved.endswith(".csv")
     assert len(saved.encode()) <= MAX_BYTES and clean(saved) == saved and ".." not in saved
     assert archive.namelist()[0] == saved and all("/" not in name for name in archive.namelist())
+
+
+def test_a_mail_attaches_quicksight_files_under_their_names(lifecycle, alice):
+    from exports.notify import attachments_for
+
+    export = run_export(lifecycle, jobs_support.make_export(alice, formats=("CSV",)))
+
+    ((name, content, mimetype),) = attachments_for(export)
+
+    assert (name, mimetype) == (export.files.get().name, "text/csv")
+    assert len(content) == export.files.get().size_bytes
