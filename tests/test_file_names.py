@@ -201,8 +201,10 @@ def test_quicksight_links_name_files_by_the_rule_and_show_their_size(client, lif
     assert received_name(disposition) == files[1].name == downloads_audited()[0].data["file_name"]
     assert files[1].size_bytes == len(body) > 0
     assert all(f.size_bytes and f.size_bytes > 0 for f in files)
+    listing = client.get(reverse("exports:list")).content.decode()
     for f in files:
         assert f.name in page and f"<td>{filesizeformat(f.size_bytes)}</td>" in page
+        assert f'<span class="size">({filesizeformat(f.size_bytes)})</span>' in listing
     assert "unknown" not in page
 
 
