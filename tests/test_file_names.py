@@ -3,9 +3,11 @@ audit record), each file's size before download, and Download all as one streame
 
 from __future__ import annotations
 
+import http.server
 import io
 import os
 import re
+import threading
 import time
 import unicodedata
 import urllib.request
@@ -156,6 +158,9 @@ def test_the_archived_copy_is_served_under_the_same_name(client, alice, settings
     got = received_name(response["Content-Disposition"])
     assert re.fullmatch(rf"Sales overview - Overview - {STAMP}\.pdf", got), got
     assert downloads_audited()[0].data["file_name"] == got
+    archive = zip_of(client.get(reverse("exports:download_all", args=[export.pk])))
+    assert archive.namelist() == [got] and archive.read(got) == b"%PDF-1.7 demo"
+    assert downloads_audited()[1].data["source"] == "archive"
 
 
 # --- through a real export in quicksight_local ---
@@ -342,3 +347,36 @@ def test_a_mail_attaches_quicksight_files_under_their_names(lifecycle, alice):
 
     assert (name, mimetype) == (export.files.get().name, "text/csv")
     assert len(content) == export.files.get().size_bytes
+
+
+class HeadRefused(http.server.BaseHTTPRequestHandler):
+    """A pre-signed GET as S3 answers it: HEAD is not what was signed; a ranged GET is."""
+
+    def do_HEAD(self):
+        self.send_response(403)
+        self.end_headers()
+
+    def do_GET(self):
+        assert self.headers["Range"] == "bytes=0-0"
+        self.send_response(206)
+        self.send_header("Content-Range", "bytes 0-0/2936012")
+        self.send_header("Content-Length", "1")
+        self.end_headers()
+        self.wfile.write(b"P")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_link_that_refuses_head_is_measured_by_its_first_byte(alice):
+    from exports.downloads import object_size
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HeadRefused)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        export = history_factory.make_export(alice, history_factory.make_dashboard(), formats=["EXCEL"])
+        size = object_size(export, f"http://127.0.0.1:{server.server_port}/job/file.xlsx?X-Amz-Signature=s")
+    finally:
+        server.shutdown()
+
+    assert size == 2936012 and filesizeformat(size) == "2.8\xa0MB"
