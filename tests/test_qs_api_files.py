@@ -282,3 +282,15 @@ def test_a_job_key_not_shaped_like_one_is_refused_before_the_disk_is_read(client
     assert status == 404 and b"<Code>NoSuchKey</Code>" in body
     (odd / "secret.csv").unlink()
     odd.rmdir()
+
+
+def test_a_link_answers_head_with_the_size_and_no_body(client, qs_local):
+    link = run_job(client, qs_local)[0]["S3Results"][0]["S3Uri"]
+
+    with urllib.request.urlopen(urllib.request.Request(link, method="HEAD"), timeout=10) as response:
+        head_length, head_body = response.headers["Content-Length"], response.read()
+        disposition = response.headers["Content-Disposition"]
+    status, body, _ = fetch(link)
+
+    assert status == 200 and head_body == b"" and int(head_length) == len(body) > 0
+    assert disposition.startswith('attachment; filename="Sales overview - Products - ')
