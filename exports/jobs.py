@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from exports import access, aws, enqueue, events, notify, quicksight, quota, schedules
+from exports import access, aws, downloads, enqueue, events, notify, quicksight, quota, schedules
 from exports.models import Export, ExportFile
 from exports.rls import effective_identity, export_blocker
 from exports.snapshot import sent_request
@@ -450,6 +450,7 @@ def _complete(export: Export, outcome: quicksight.JobOutcome) -> bool:
     if outcome.unmatched:
         log.warning("export %s: %d result file groups echo no requested file", export.pk, outcome.unmatched)
     files = [_file_row(export, file) for file in outcome.files]
+    downloads.name_and_measure(export, files)
     failed = [f for f in files if f.error_code]
     fields: dict[str, Any] = {"aws_job_status": "COMPLETED"}
     to = S.COMPLETED

@@ -392,6 +392,8 @@ class ExportFile(models.Model):
     s3_uri = models.TextField(blank=True)
     error_code = models.CharField(max_length=128, blank=True)
     error_message = models.TextField(blank=True)
+    # The name the user receives (exports/file_names.py), fixed when the result is stored.
+    name = models.CharField(max_length=255, blank=True)
     size_bytes = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     archived_file = models.FileField(upload_to="exports/%Y/%m/", blank=True)

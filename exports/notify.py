@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, send_mail
 from django.urls import reverse
 
-from exports import aws, downloads
+from exports import aws, downloads, quicksight
 from exports.models import Export, Schedule, ScheduleRun
 from exports.recurrence import of_schedule
 
@@ -147,8 +147,8 @@ def attachments_for(export: Export) -> list[tuple[str, bytes, str]]:
                 uri = export_file.s3_uri
                 if not uri.startswith("s3://"):
                     # QuickSight's https links lapse: ask for fresh ones, as a download does.
-                    fresh = fresh if fresh is not None else downloads.fresh_result_uris(export)
-                    uri = fresh[export_file.index] if export_file.index < len(fresh) else ""
+                    fresh = fresh or quicksight.job_outcome(export, max_wait=downloads.DOWNLOAD_QUOTA_WAIT_SECONDS)
+                    uri = fresh.fresh_uri(export_file.index, export_file.part, export_file.s3_uri)
                     if not uri:
                         return []
                 with downloads._open_source(export, uri) as source:

@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 from exports import aws
+from exports import file_names as naming
 from exports.snapshot_rules import FILE_EXTENSIONS, PARAMETER_LISTS
 from quicksight_local import storage
 from quicksight_local.catalog import Catalog, Dashboard, load_catalog
@@ -142,14 +143,27 @@ def request_parameters(request: dict[str, Any]) -> dict[str, list]:
     }
 
 
-def _file_name(dashboard_id: str, index: int, file: dict[str, Any]) -> str:
-    selections = file.get("SheetSelections") or []
-    parts = [f"{index + 1}", dashboard_id]
-    if file["FormatType"] in ("CSV", "PDF") and selections:
-        parts.append(selections[0]["SheetId"])
-    if file["FormatType"] == "CSV" and selections and selections[0].get("VisualIds"):
-        parts.append(selections[0]["VisualIds"][0])
-    return "_".join(parts) + "." + FILE_EXTENSIONS[file["FormatType"]]
+def file_names(dashboard: Dashboard, groups: list[dict[str, Any]], at: datetime) -> list[str]:
+    """Each file group's name by the portal's rule (exports/file_names.py), from this catalog's names."""
+    names = []
+    for group in groups:
+        file = group["Files"][0]
+        sheets, visuals = [], []
+        for selection in file.get("SheetSelections") or []:
+            sheet = dashboard.sheet(selection["SheetId"])
+            sheets.append(sheet.name if sheet else selection["SheetId"])
+            for visual_id in selection.get("VisualIds") or []:
+                visual = sheet.visual(visual_id) if sheet else None
+                visuals.append(visual.title if visual and visual.title else visual_id)
+        names.append(
+            naming.file_name(
+                dashboard=dashboard.name or dashboard.dashboard_id,
+                subject=naming.subject(file["FormatType"], sheets, visuals),
+                at=at,
+                extension=FILE_EXTENSIONS[file["FormatType"]],
+            )
+        )
+    return naming.unique(names)
 
 
 class ServiceState:
@@ -374,10 +388,12 @@ class ServiceState:
         parameters = request_parameters(job.request)
         destination = job.destination
         file_failure, failure_index = self.faults.file_failure, self.faults.file_failure_index
+        groups = job.request["SnapshotConfiguration"]["FileGroups"]
+        names = file_names(dashboard, groups, datetime.fromtimestamp(job.created_at, UTC))
         results = []
-        for index, group in enumerate(job.request["SnapshotConfiguration"]["FileGroups"]):
+        for index, group in enumerate(groups):
             file = group["Files"][0]
-            result = FileResult(file=file, filename=_file_name(job.dashboard_id, index, file))
+            result = FileResult(file=file, filename=names[index])
             results.append(result)
             if file_failure and index == failure_index:
                 result.error = dict(file_failure)

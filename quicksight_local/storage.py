@@ -17,12 +17,11 @@ from urllib.parse import quote, urlencode
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
-from exports import aws
+from exports import aws, file_names
 
 _SALT = "quicksight_local.storage.link"
-# A job key is uuid4().hex (jobs.py); a file name is what jobs._file_name makes of [\w-] ids.
+# A job key is uuid4().hex (jobs.py); a file name is what exports/file_names.py makes (already clean).
 JOB_KEY = re.compile(r"[0-9a-f]{32}")
-FILE_NAME = re.compile(r"[\w-][\w.-]{0,254}")
 
 
 def data_dir() -> Path:
@@ -71,7 +70,8 @@ def verify_link(job_key: str, filename: str, expires: str, signature: str) -> st
 def local_file(job_key: str, filename: str) -> Path | None:
     """The file of that job, or None. Both names come from a URL whose signature may be valid for
     any string (a key of `..` once served the demo database): only a job's own folder is served."""
-    if not JOB_KEY.fullmatch(job_key) or not FILE_NAME.fullmatch(filename) or ".." in filename:
+    safe_name = filename == file_names.clean(filename) and 0 < len(filename.encode()) <= 255
+    if not JOB_KEY.fullmatch(job_key) or not safe_name or ".." in filename:
         return None
     folder = job_dir(job_key).resolve()
     path = (folder / filename).resolve()

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from exports import file_names
 from exports.snapshot_rules import account_id_is_12_digits, check
 from quicksight_local import storage
 from quicksight_local.auth import authenticate
@@ -401,7 +402,12 @@ def download(request: HttpRequest, job_key: str, filename: str) -> HttpResponse:
     path = storage.local_file(job_key, filename)
     if path is None:
         return _s3_style_error("NoSuchKey", "The specified key does not exist.", 404)
-    response = FileResponse(path.open("rb"), as_attachment=True, filename=filename)
+    if request.method == "HEAD":  # the size before download, as S3 answers it
+        response = HttpResponse(content_type="application/octet-stream")
+        response["Content-Length"] = path.stat().st_size
+    else:
+        response = FileResponse(path.open("rb"))
+    response["Content-Disposition"] = file_names.content_disposition(filename)
     response["Cache-Control"] = "no-store"
     return response
 

@@ -211,7 +211,8 @@ def test_alice_downloads_her_file_302_no_store_audited_with_the_token(alice, sal
     response = client.get(detail["files"][0]["download"])
     assert response.status_code == 302 and response["Cache-Control"] == "no-store"
     assert response["Location"].startswith("https://finance-exports.s3.amazonaws.com/snapshots/a.pdf?")
-    assert AuditEvent.objects.filter(action="export.file_downloaded", actor=alice).count() == 1
+    (downloaded,) = AuditEvent.objects.filter(action="export.file_downloaded", actor=alice)
+    assert downloaded.data["file_name"] == detail["files"][0]["name"] and detail["files"][0]["name"].endswith(".pdf")
     used = AuditEvent.objects.get(action="api.used", data__write=True)
     assert used.data["token"] == token.pk and used.data["operation"].endswith("/files/0/download")
 

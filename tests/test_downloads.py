@@ -129,8 +129,8 @@ def test_s3_result_is_signed_by_the_portal_with_a_filename(client, alice, moto_s
     with urllib.request.urlopen(response["Location"], timeout=10) as fetched:
         assert fetched.read() == body
         disposition = fetched.headers["Content-Disposition"]
-    assert disposition.startswith("attachment; filename=")
-    assert disposition.endswith('-1.csv"')
+    assert disposition.startswith('attachment; filename="Sales overview - Orders table - ')
+    assert disposition.endswith(".csv")
     assert AuditEvent.objects.get(action=DOWNLOAD_ACTION).data["source"] == "s3"
 
 
@@ -264,7 +264,8 @@ def test_each_part_of_a_group_is_offered_and_downloads_its_own_object(client, al
     assert third["Location"] == fresh[2]
     downloads = AuditEvent.objects.filter(action=DOWNLOAD_ACTION).order_by("seq")
     assert [(e.data["file"], e.data["part"], e.data["parts"]) for e in downloads] == [(0, 1, 3), (0, 2, 3)]
-    assert [e.data["filename"].rsplit("-", 2)[-2:] for e in downloads] == [["1", "2.csv"], ["1", "3.csv"]]
+    assert [e.data["number"] for e in downloads] == ["1.2", "1.3"]
+    assert [e.data["file_name"].rsplit(" (", 1)[1] for e in downloads] == ["part 2 of 3).csv", "part 3 of 3).csv"]
     assert "quicksight.example" not in str([e.data for e in downloads])
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import openpyxl
 import pypdf
@@ -16,6 +17,7 @@ import pytest
 import time_machine
 
 from exports import aws
+from exports.file_names import content_disposition
 from quicksight_local import storage
 from quicksight_local.catalog import load_catalog
 from quicksight_local.data import count_rows
@@ -77,7 +79,9 @@ def test_csv_holds_exactly_the_rls_and_parameter_filtered_rows(client, qs_local)
 
     assert status == 200
     assert headers["Cache-Control"] == "no-store"
-    assert headers["Content-Disposition"] == 'attachment; filename="1_sales-overview_orders_order-lines.csv"'
+    name = unquote(urlsplit(groups[0]["S3Results"][0]["S3Uri"]).path.rpartition("/")[2])
+    assert re.fullmatch(r"Sales overview - Order lines - \d{4}-\d\d-\d\d \d{4}\.csv", name)
+    assert headers["Content-Disposition"] == content_disposition(name)
     assert 0 < len(rows) - 1 == truth
     assert len(rows) - 1 < count_rows("sales_orders", {"region": "EMEA"})
 
@@ -156,7 +160,7 @@ def test_an_altered_link_is_refused(client, qs_local):
     tampered = {
         "signature": _altered(link, **{"X-Signature": ("0" if signature[0] != "0" else "1") + signature[1:]}),
         "expiry": _altered(link, **{"X-Expires": str(int(expires) + 3600)}),
-        "file": link.replace("1_sales-overview_catalog_product-list.csv", "2_sales-overview_orders_top-countries.csv"),
+        "file": link.replace("%20Products%20", "%20Revenue%20by%20country%20"),
         "unsigned": link.split("?")[0],
     }
 
@@ -178,9 +182,10 @@ def test_s3_destination_objects_land_in_the_bucket(client, qs_local, moto_bucket
     keys = sorted(o["Key"] for o in moto_bucket.list_objects_v2(Bucket=BUCKET)["Contents"])
     body = moto_bucket.get_object(Bucket=BUCKET, Key=uris[0].removeprefix(f"s3://{BUCKET}/"))["Body"].read()
 
+    stamp = datetime.fromtimestamp(qs_local.job(DASHBOARD, "job-1").created_at, UTC).strftime("%Y-%m-%d %H%M")
     assert uris == [
-        f"s3://{BUCKET}/portal/exports/job-1/1_sales-overview_catalog_product-list.csv",
-        f"s3://{BUCKET}/portal/exports/job-1/2_sales-overview_orders_top-countries.csv",
+        f"s3://{BUCKET}/portal/exports/job-1/Sales overview - Products - {stamp}.csv",
+        f"s3://{BUCKET}/portal/exports/job-1/Sales overview - Revenue by country - {stamp}.csv",
     ]
     assert keys == sorted(u.removeprefix(f"s3://{BUCKET}/") for u in uris)
     assert groups[0]["S3Results"][0]["S3DestinationConfiguration"] == {"BucketConfiguration": destination}
@@ -277,3 +282,15 @@ def test_a_job_key_not_shaped_like_one_is_refused_before_the_disk_is_read(client
     assert status == 404 and b"<Code>NoSuchKey</Code>" in body
     (odd / "secret.csv").unlink()
     odd.rmdir()
+
+
+def test_a_link_answers_head_with_the_size_and_no_body(client, qs_local):
+    link = run_job(client, qs_local)[0]["S3Results"][0]["S3Uri"]
+
+    with urllib.request.urlopen(urllib.request.Request(link, method="HEAD"), timeout=10) as response:
+        head_length, head_body = response.headers["Content-Length"], response.read()
+        disposition = response.headers["Content-Disposition"]
+    status, body, _ = fetch(link)
+
+    assert status == 200 and head_body == b"" and int(head_length) == len(body) > 0
+    assert disposition.startswith('attachment; filename="Sales overview - Products - ')

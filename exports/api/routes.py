@@ -37,7 +37,8 @@ from exports.api.schemas import (
     SpecIn,
     ValidationOut,
 )
-from exports.downloads import DownloadUnavailable, export_file_download
+from exports.downloads import DownloadUnavailable, export_file_download, received_names
+from exports.file_names import content_disposition
 from exports.models import DashboardParameter, Export, ExportFile, Schedule
 from exports.quota import LimitReached
 from exports.snapshot import SnapshotRequestInvalid, build_request, load_spec, parse_spec, redact
@@ -246,11 +247,16 @@ def _export_out(export: Export) -> dict[str, Any]:
         "deadline_at": export.deadline_at,
         "error_code": export.error_code or None,
         "error_message": export.error_message or None,
-        "files": [_file_out(f) for f in sorted(export.files.all(), key=lambda f: (f.index, f.part))],
+        "files": _files_out(export),
     }
 
 
-def _file_out(export_file: ExportFile) -> dict[str, Any]:
+def _files_out(export: Export) -> list[dict[str, Any]]:
+    files = sorted(export.files.all(), key=lambda f: (f.index, f.part))
+    return [_file_out(f, name) for f, name in zip(files, received_names(export, files), strict=True)]
+
+
+def _file_out(export_file: ExportFile, name: str) -> dict[str, Any]:
     base = reverse(
         "api:export_file_download_route", kwargs={"export_id": export_file.export_id, "index": export_file.index}
     )
@@ -259,6 +265,8 @@ def _file_out(export_file: ExportFile) -> dict[str, Any]:
         "part": export_file.part,
         "parts": export_file.parts,
         "format": export_file.format,
+        "name": name,
+        "size_bytes": export_file.size_bytes,
         "ready": export_file.is_ready,
         "error": export_file.error_message or None,
         "download": (base + (f"?part={export_file.part}" if export_file.parts > 1 else ""))
@@ -313,9 +321,8 @@ def export_file_download_route(request, export_id: uuid.UUID, index: int, part: 
     except DownloadUnavailable as exc:
         raise ApiProblem(409, "File unavailable", str(exc)) from None
     if target.archived is not None:
-        response: HttpResponse = FileResponse(
-            target.archived.archived_file.open("rb"), as_attachment=True, filename=target.filename
-        )
+        response: HttpResponse = FileResponse(target.archived.archived_file.open("rb"))
+        response["Content-Disposition"] = content_disposition(target.filename)
     else:
         response = HttpResponseRedirect(target.url)
     response["Cache-Control"] = "no-store"

@@ -78,6 +78,8 @@ class FileOut(Schema):
     part: int
     parts: int
     format: str
+    name: str = Field(description="The name the file downloads under")
+    size_bytes: int | None = Field(None, description="From the object's metadata; null when it cannot be known")
     ready: bool
     error: str | None = None
     download: str | None = Field(None, description="GET it for a 302 to a fresh link")

@@ -6,15 +6,16 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from exports import access, forms, history, jobs
+from exports import access, downloads, forms, history, jobs
 from exports.downloads import DownloadUnavailable, export_file_download
+from exports.file_names import content_disposition
 from exports.models import Export
 from exports.quota import LimitReached
 from exports.snapshot import redact
@@ -61,14 +62,17 @@ def _detail_context(request, export: Export) -> dict:
     privileged = access.sees_everything(request.user)
     names = history.CatalogNames.for_dashboard(export.dashboard)
     files = list(export.files.order_by("index", "part"))
-    for export_file in files:
+    for export_file, name in zip(files, downloads.received_names(export, files), strict=True):
         export_file.description = history.file_description(export_file, export.request or {}, names)
+        export_file.received_name = name
     events = list(export.events.order_by("seq"))
     return {
         "export": export,
         "words": history.describe_request(export, show_rls=privileged, names=names),
         "request_json": json.dumps(export.request if privileged else redact(export.request), indent=2, sort_keys=True),
         "files": files,
+        "zip_leaves_out": [downloads.file_number(f) for f in files if not f.is_ready],
+        "can_zip": len(files) > 1 and any(f.is_ready for f in files),
         "events": events,
         "privileged": privileged,
         "can_download": access.can_download(request.user, export),
@@ -131,10 +135,31 @@ def export_file_download_view(request, export_id, index: int, part: int = 0):
         response = limit_response(request, refused, back_url=reverse("exports:detail", kwargs={"export_id": export.pk}))
     else:
         if target.archived is not None:
-            response = FileResponse(
-                target.archived.archived_file.open("rb"), as_attachment=True, filename=target.filename
-            )
+            response = FileResponse(target.archived.archived_file.open("rb"))
+            response["Content-Disposition"] = content_disposition(target.filename)
         else:
             response = HttpResponseRedirect(target.url)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+@not_found_as_404
+def export_zip_download_view(request, export_id):
+    """Download all: the ready files in one zip, streamed; checked and audited as single downloads."""
+    export = access.get_export_for_user(request.user, export_id)
+    if not access.can_download(request.user, export):
+        raise Http404("No such file.")
+    try:
+        download = downloads.export_zip_download(export=export, user=request.user, ip_address=client_address(request))
+    except DownloadUnavailable as exc:
+        messages.error(request, f"Download all: {exc}")
+        response = redirect("exports:detail", export_id=export.pk)
+    except LimitReached as refused:
+        response = limit_response(request, refused, back_url=reverse("exports:detail", kwargs={"export_id": export.pk}))
+    else:
+        response = StreamingHttpResponse(download.chunks, content_type="application/zip")
+        response["Content-Disposition"] = content_disposition(download.name)
     response["Cache-Control"] = "no-store"
     return response
