@@ -607,7 +607,7 @@ def run_finish_if_ended(run_id: int) -> bool:
     if not statuses or not statuses <= Export.TERMINAL:
         return False
     run = ScheduleRun.objects.select_related("schedule__owner", "schedule__dashboard").get(pk=run_id)
-    if Export.Status.COMPLETED in statuses:
+    if statuses & Export.WITH_FILES:
         return _run_ended(run, R.SUCCEEDED, "")
     return _run_ended(run, R.FAILED, "No export of this run completed.")
 

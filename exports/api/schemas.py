@@ -9,7 +9,17 @@ from typing import Any, Literal
 
 from ninja import Field, Schema
 
-ExportStatus = Literal["PENDING", "SUBMITTING", "QUEUED", "RUNNING", "COMPLETED", "FAILED", "TIMED_OUT", "CANCELLED"]
+ExportStatus = Literal[
+    "PENDING",
+    "SUBMITTING",
+    "QUEUED",
+    "RUNNING",
+    "COMPLETED",
+    "COMPLETED_WITH_ERRORS",
+    "FAILED",
+    "TIMED_OUT",
+    "CANCELLED",
+]
 Format = Literal["PDF", "EXCEL", "CSV"]
 
 
