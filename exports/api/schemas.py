@@ -103,6 +103,7 @@ class ExportOut(Schema):
     id: uuid.UUID
     dashboard: str
     status: ExportStatus
+    ended: bool = Field(description="True once the status will not change again: poll until this")
     outputs: str
     queue_position: int | None = None
     created_at: datetime
