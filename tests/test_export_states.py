@@ -203,3 +203,11 @@ def test_watching_an_export_end_or_cancelling_it_leaves_nothing_to_announce(clie
     client.post(reverse("exports:cancel", args=[cancelled.pk]))
     page = client.get(reverse("exports:dashboards")).content.decode()
     assert 'class="nav-count"' not in page and 'id="end-notices"' not in page
+
+
+@pytest.mark.parametrize(("token", "status"), [("not-a-uuid", 302), ("", 302), ("\x00", 400), ("9" * 5000, 400)])
+def test_hostile_retry_tokens_get_words_not_a_server_error(client, alice, partly_done, token, status):
+    client.force_login(alice)
+    response = client.post(reverse("exports:retry_failed", args=[partly_done.pk]), {"submit_token": token})
+    assert response.status_code == status
+    assert Export.objects.count() == (2 if status == 302 else 1)
