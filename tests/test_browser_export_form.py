@@ -94,6 +94,11 @@ def test_alice_builds_pdf_excel_and_csv_with_mouse_and_keyboard_and_submits(demo
     expect(page.get_by_role("button", name="Copy as AWS CLI input JSON")).to_be_hidden()
     page.locator("#technical-details summary").click()
     expect(page.get_by_role("button", name="Copy as AWS CLI input JSON")).to_be_visible()
+    page.fill("#param-3-0", "3")  # the preview is swapped in anew: the details stay open
+    page.keyboard.press("Tab")
+    expect(page.locator("#request-json")).to_contain_text(re.compile(r'"Values": \[\s*3\s*\]'))
+    expect(page.locator("#technical-details")).to_have_attribute("open", "")
+    expect(page.get_by_role("button", name="Copy as AWS CLI input JSON")).to_be_visible()
 
     assert console_errors == []
 
