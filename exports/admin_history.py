@@ -47,7 +47,14 @@ class ExportAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("created_at", "user", "dashboard", "status", "aws_job_status", "error_code")
     list_filter = ("status", "dashboard")
     list_select_related = ("user", "dashboard")
-    search_fields = ("snapshot_job_id", "start_request_id", "job_arn", "user__username", "dashboard__name")
+    search_fields = (
+        "snapshot_job_id",
+        "start_request_id",
+        "error_request_id",
+        "job_arn",
+        "user__username",
+        "dashboard__name",
+    )
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     inlines = [ExportFileInline]

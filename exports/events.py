@@ -33,6 +33,7 @@ EXPORT_MOVED = {
     S.QUEUED: "export.started",
     S.RUNNING: "export.running",
     S.COMPLETED: "export.completed",
+    S.COMPLETED_WITH_ERRORS: "export.completed_with_errors",
     S.FAILED: "export.failed",
     S.TIMED_OUT: "export.timed_out",
     S.CANCELLED: "export.cancelled",
@@ -124,11 +125,20 @@ def words(action: str) -> str:
 
 
 def export_requested(
-    *, export: Export, actor, dashboard: Dashboard, identity: Any, ip_address: str | None = None
+    *,
+    export: Export,
+    actor,
+    dashboard: Dashboard,
+    identity: Any,
+    ip_address: str | None = None,
+    retry_of: Export | None = None,
 ) -> AuditEvent:
-    """The auditor's record of what was asked: the spec, the exact request, the RLS identity behind it."""
+    """The auditor's record of what was asked: the spec, the exact request, the RLS identity behind it,
+    and the export whose failed files it retries, if it does."""
     identity_data = {"tags": identity.tags, "sources": identity.sources}
     data = {"dashboard": dashboard.dashboard_id, "spec": export.spec, "request": export.request}
+    if retry_of is not None:
+        data["retry_of"] = str(retry_of.pk)
     return audit.record(
         EXPORT_REQUESTED,
         actor=actor,

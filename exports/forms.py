@@ -7,6 +7,7 @@ always rebuilt on the server by exports.snapshot.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -139,6 +140,49 @@ def _sheet(visual_id: str, catalog: Catalog) -> str:
     return visual.sheet_id if visual else visual_id
 
 
+# --- which fields the user has touched: only theirs show errors before Check or Create ---
+
+_TOUCHABLE = re.compile(r"files\[(\d{1,2})\]|parameters\.[^\x00]{1,256}|destination")
+
+
+def touched_from_post(post: QueryDict, action: str = "") -> set[str]:
+    """The fields (problem paths: "files[1]", "parameters.Country", "destination") the user changed so
+    far, as the form carries them, moved along with a removed file's neighbours."""
+    touched = {name for name in post.getlist("touched") if _TOUCHABLE.fullmatch(name)}
+    kind, _, rest = action.partition(":")
+    index = rest.partition(":")[0]
+    if kind == "remove" and index.isdigit():
+        gone = int(index)
+        moved = set()
+        for name in touched:
+            match = re.fullmatch(r"files\[(\d+)\]", name)
+            if match is None:
+                moved.add(name)
+            elif int(match[1]) != gone:
+                n = int(match[1])
+                moved.add(f"files[{n - 1 if n > gone else n}]")
+        touched = moved
+    elif kind in ("up", "down") and index.isdigit():
+        touched.add(f"files[{index}]")
+    return touched
+
+
+def every_field(spec: ExportSpec, catalog: Catalog) -> set[str]:
+    """What Check and Create touch: every field the form has now."""
+    files = {f"files[{i}]" for i in range(len(spec.files))}
+    return files | {f"parameters.{p.name}" for p in catalog.parameters} | {"destination"}
+
+
+def touched_problems(problems: list[Problem], touched: set[str]) -> list[Problem]:
+    """The problems of touched fields, and the identity's (no field to touch: it always shows)."""
+    shown = []
+    for problem in problems:
+        owner = re.match(r"files\[\d+\]|parameters\..+|destination", problem.field)
+        if problem.field == "identity" or (owner and owner[0] in touched):
+            shown.append(problem)
+    return shown
+
+
 # --- what the template shows ---
 
 
@@ -190,6 +234,7 @@ class FileRow:
     sheet_choices: list[SheetChoices]
     ordered: list[CatalogVisual | str]
     errors: list[Problem] = field(default_factory=list)
+    touched: bool = False
 
 
 def _choices(catalog: Catalog, chosen: list[str]) -> list[SheetChoices]:
@@ -209,7 +254,9 @@ def _choices(catalog: Catalog, chosen: list[str]) -> list[SheetChoices]:
     ]
 
 
-def file_rows(spec: ExportSpec, catalog: Catalog, problems: list[Problem]) -> list[FileRow]:
+def file_rows(
+    spec: ExportSpec, catalog: Catalog, problems: list[Problem], touched: set[str] = frozenset()
+) -> list[FileRow]:
     rows = []
     for i, file in enumerate(spec.files):
         prefix = f"files[{i}]"
@@ -223,6 +270,7 @@ def file_rows(spec: ExportSpec, catalog: Catalog, problems: list[Problem]) -> li
                 sheet_choices=_choices(catalog, list(file.visuals)) if file.format != "PDF" else [],
                 ordered=[catalog.visual(v) or v for v in file.visuals],
                 errors=[p for p in problems if p.field == prefix or p.field.startswith(f"{prefix}.")],
+                touched=prefix in touched,
             )
         )
     return rows
@@ -239,6 +287,7 @@ class ParameterRow:
     multi_valued: bool
     values: list[str]
     errors: list[Problem]
+    touched: bool = False
 
 
 def _display_value(param_type: str, text: str) -> str:
@@ -252,7 +301,9 @@ def _display_value(param_type: str, text: str) -> str:
     return value.strftime("%Y-%m-%dT%H:%M")
 
 
-def parameter_rows(spec: ExportSpec, catalog: Catalog, problems: list[Problem]) -> list[ParameterRow]:
+def parameter_rows(
+    spec: ExportSpec, catalog: Catalog, problems: list[Problem], touched: set[str] = frozenset()
+) -> list[ParameterRow]:
     rows = []
     for k, parameter in enumerate(catalog.parameters):
         values = [_display_value(parameter.param_type, v) for v in spec.parameters.get(parameter.name, ())]
@@ -269,6 +320,7 @@ def parameter_rows(spec: ExportSpec, catalog: Catalog, problems: list[Problem]) 
                 multi_valued=parameter.multi_valued,
                 values=values,
                 errors=[p for p in problems if p.field == f"parameters.{parameter.name}"],
+                touched=f"parameters.{parameter.name}" in touched,
             )
         )
     return rows

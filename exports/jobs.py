@@ -36,7 +36,7 @@ from exports.snapshot_rules import FORMAT_WORDS
 S = Export.Status
 log = logging.getLogger(__name__)
 
-# A COMPLETED export where some files could not be produced; error_message says which.
+# The error code of a COMPLETED_WITH_ERRORS export; error_message says which files failed.
 PARTIAL_SUCCESS = notify.PARTIAL_SUCCESS
 ALL_FILES_FAILED = "AllFilesFailed"
 # Messages may arrive a little before their countdown by another host's clock.
@@ -84,6 +84,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     S.QUEUED: frozenset({S.SUBMITTING}),  # Start acknowledged
     S.RUNNING: frozenset({S.QUEUED}),
     S.COMPLETED: frozenset({S.QUEUED, S.RUNNING}),
+    S.COMPLETED_WITH_ERRORS: frozenset({S.QUEUED, S.RUNNING}),  # some files failed, the others are ready
     S.FAILED: frozenset({S.SUBMITTING, S.QUEUED, S.RUNNING}),
     S.TIMED_OUT: frozenset(Export.IN_FLIGHT),
     S.CANCELLED: frozenset({S.SUBMITTING}),  # access re-checked just before Start, and lost
@@ -119,6 +120,8 @@ def _transition(
     if to in Export.TERMINAL:
         values.setdefault("finished_at", now)
         values["next_action_at"] = None
+        if not by_person:  # nobody needs telling what they did themselves
+            values["end_notice"] = Export.EndNotice.NEW
     with transaction.atomic():
         if Export.objects.filter(pk=export.pk, status=export.status).update(**values) != 1:
             return False
@@ -146,6 +149,7 @@ def _fail(export: Export, exc: aws.AwsError, operation: str, message: str | None
         error_code=exc.code,
         error_message=message or exc.user_message,
         error_detail=_error_detail(exc, operation),
+        error_request_id=exc.request_id,
         data={"error_code": exc.code, "operation": operation, "request_id": exc.request_id},
     )
 
@@ -461,11 +465,13 @@ def _complete(export: Export, outcome: quicksight.JobOutcome) -> bool:
             error_message="QuickSight could not produce any of the files. " + " ".join(f.error_message for f in failed),
         )
     elif failed:
+        to = S.COMPLETED_WITH_ERRORS
         fields.update(
             error_code=PARTIAL_SUCCESS,
             error_message=f"{len(failed)} of {len(files)} files could not be produced; the others are ready.",
         )
     if failed:
+        fields["error_request_id"] = outcome.request_id
         fields["error_detail"] = json.dumps(
             [{"file": f.index, "part": f.part, "code": f.error_code, "message": f.error_message} for f in failed],
             sort_keys=True,
@@ -481,7 +487,7 @@ def _complete(export: Export, outcome: quicksight.JobOutcome) -> bool:
         if not _transition(export, to, data=data, **fields):
             return False
         ExportFile.objects.bulk_create(files)
-    if to == S.COMPLETED and settings.ARCHIVE_EXPORTS:
+    if to in Export.WITH_FILES and settings.ARCHIVE_EXPORTS:
         enqueue.after_commit(enqueue.ARCHIVE, export.pk)
     return True
 
@@ -501,6 +507,7 @@ def _job_failed(export: Export, outcome: quicksight.JobOutcome) -> bool:
         error_code=outcome.error_type or "SnapshotJobFailed",
         error_message=message,
         error_detail=json.dumps(detail, sort_keys=True),
+        error_request_id=outcome.request_id,
         data={"error_code": outcome.error_type, "request_id": outcome.request_id},
     )
 

@@ -306,11 +306,18 @@ class Export(models.Model):
         QUEUED = "QUEUED", "Queued in QuickSight"
         RUNNING = "RUNNING", "Running"
         COMPLETED = "COMPLETED", "Completed"
+        # QuickSight's job completed but some of its files could not be produced (error_message says
+        # which): a state of its own, so that lists, filters and the API never show it as a success.
+        COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS", "Completed with errors"
         FAILED = "FAILED", "Failed"
         TIMED_OUT = "TIMED_OUT", "Timed out"
         CANCELLED = "CANCELLED", "Cancelled"
 
-    TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.TIMED_OUT, Status.CANCELLED})
+    TERMINAL = frozenset(
+        {Status.COMPLETED, Status.COMPLETED_WITH_ERRORS, Status.FAILED, Status.TIMED_OUT, Status.CANCELLED}
+    )
+    # Ended with files to download (all of them, or some).
+    WITH_FILES = frozenset({Status.COMPLETED, Status.COMPLETED_WITH_ERRORS})
     # Holding one of QuickSight's running-job slots for the account.
     IN_FLIGHT = frozenset({Status.SUBMITTING, Status.QUEUED, Status.RUNNING})
 
@@ -318,7 +325,7 @@ class Export(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exports")
     dashboard = models.ForeignKey(Dashboard, on_delete=models.PROTECT, related_name="exports")
     destination = models.ForeignKey(S3Destination, null=True, blank=True, on_delete=models.PROTECT)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING, db_index=True)
     # What the user chose (for Re-run), and the exact StartDashboardSnapshotJob kwargs we send
     # (datetimes as ISO 8601). The request holds RLS tag values: show it only through redaction.
     spec = models.JSONField()
@@ -338,6 +345,9 @@ class Export(models.Model):
     error_code = models.CharField(max_length=128, blank=True)
     error_message = models.TextField(blank=True, help_text="What the requester is told.")
     error_detail = models.TextField(blank=True, help_text="The raw AWS error, for admins and auditors.")
+    # The AWS request id of the call that failed (or of the result with failed files): what the
+    # requester quotes to support, with the export's id.
+    error_request_id = models.CharField("AWS request id of the error", max_length=128, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -354,9 +364,23 @@ class Export(models.Model):
     # finds this export instead of creating another. Empty for exports made without the form.
     submit_token = models.UUIDField(null=True, blank=True, editable=False)
 
+    class EndNotice(models.IntegerChoices):
+        """An export that ended while its requester was elsewhere: a notice on their next page, once, and
+        a count on "My exports" until they look at it (exports/notices.py)."""
+
+        NONE = 0, "seen"
+        NEW = 1, "to announce"
+        SHOWN = 2, "announced, not yet looked at"
+
+    end_notice = models.PositiveSmallIntegerField(choices=EndNotice.choices, default=EndNotice.NONE)
+
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["aws_account_id", "status", "created_at"], name="export_queue_idx")]
+        indexes = [
+            models.Index(fields=["aws_account_id", "status", "created_at"], name="export_queue_idx"),
+            # Every page asks for the user's unseen ends: a small partial index keeps it one cheap lookup.
+            models.Index(fields=["user"], condition=Q(end_notice__gt=0), name="export_unseen_end_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "submit_token"],

@@ -25,6 +25,7 @@ MIMETYPES = {
 
 DONE_WORDS = {
     Export.Status.COMPLETED: "is ready",
+    Export.Status.COMPLETED_WITH_ERRORS: "is partly ready",
     Export.Status.FAILED: "failed",
     Export.Status.TIMED_OUT: "timed out",
     Export.Status.CANCELLED: "was cancelled",
@@ -82,7 +83,7 @@ def export_ended_mail(export: Export, *, attachments: list[tuple[str, bytes, str
         lines.append(f"The files were delivered to the S3 destination {export.destination}.")
     if attachments:
         lines.append("The files are attached.")
-    elif schedule.delivery == Schedule.Delivery.ATTACH and export.status == Export.Status.COMPLETED:
+    elif schedule.delivery == Schedule.Delivery.ATTACH and export.status in Export.WITH_FILES:
         lines.append("The files could not be attached (too large, or not reachable just now): use the portal.")
     lines += ["", f"Open it in the portal: {portal_url(reverse('exports:detail', args=[export.pk]))}", ""]
     if schedule.owner_id == user.pk:
@@ -167,11 +168,12 @@ def attachments_for(export: Export) -> list[tuple[str, bytes, str]]:
 
 SUBJECTS = {
     Export.Status.COMPLETED: "Your export of {name} is ready",
+    Export.Status.COMPLETED_WITH_ERRORS: "Your export of {name} is partly ready",
     Export.Status.FAILED: "Your export of {name} failed",
     Export.Status.TIMED_OUT: "Your export of {name} timed out",
     Export.Status.CANCELLED: "Your export of {name} was cancelled",
 }
-# The error code of a COMPLETED export where some files could not be produced (exports/jobs.py).
+# The error code of a COMPLETED_WITH_ERRORS export (exports/jobs.py).
 PARTIAL_SUCCESS = "PartialSuccess"
 
 
@@ -182,10 +184,7 @@ def export_ended(export: Export) -> None:
         if export.schedule_run is None:
             return
         attachments = None
-        if (
-            export.schedule_run.schedule.delivery == Schedule.Delivery.ATTACH
-            and export.status == Export.Status.COMPLETED
-        ):
+        if export.schedule_run.schedule.delivery == Schedule.Delivery.ATTACH and export.status in Export.WITH_FILES:
             attachments = attachments_for(export)
         export_ended_mail(export, attachments=attachments)
         return
@@ -197,8 +196,6 @@ def requester_mail(export: Export) -> None:
     if not export.user.email or export.status not in SUBJECTS:
         return
     subject = SUBJECTS[export.status].format(name=export.dashboard.name)
-    if export.status == Export.Status.COMPLETED and export.error_code == PARTIAL_SUCCESS:
-        subject = f"Your export of {export.dashboard.name} is partly ready"
     lines = [f"Hello {_name(export.user)},", ""]
     lines.append(f"{subject}.")
     if export.error_message:

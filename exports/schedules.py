@@ -483,7 +483,8 @@ def schedule_blocker(schedule: Schedule) -> str | None:
     except SnapshotRequestInvalid as invalid:
         problems = invalid.problems
     if problems:
-        return "The export can no longer be built: " + "; ".join(str(p) for p in problems)
+        # The owner reads this (schedule pages, mail): words only, no rule ids or request paths.
+        return "The export can no longer be built: " + "; ".join(p.message for p in problems)
     return None
 
 
@@ -580,7 +581,7 @@ def run_execute(run: ScheduleRun) -> RunReport:
         except IntegrityError:
             continue  # another process took this recipient
         except SnapshotRequestInvalid as invalid:
-            skip = ("spec-invalid", f"{user.username}: " + "; ".join(str(p) for p in invalid.problems))
+            skip = ("spec-invalid", f"{user.username}: " + "; ".join(p.message for p in invalid.problems))
             with transaction.atomic():
                 ScheduleRunRecipient.objects.get_or_create(
                     run=run, user=user, defaults={"skip_code": skip[0], "skip_reason": skip[1]}
@@ -607,7 +608,7 @@ def run_finish_if_ended(run_id: int) -> bool:
     if not statuses or not statuses <= Export.TERMINAL:
         return False
     run = ScheduleRun.objects.select_related("schedule__owner", "schedule__dashboard").get(pk=run_id)
-    if Export.Status.COMPLETED in statuses:
+    if statuses & Export.WITH_FILES:
         return _run_ended(run, R.SUCCEEDED, "")
     return _run_ended(run, R.FAILED, "No export of this run completed.")
 

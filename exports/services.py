@@ -11,7 +11,14 @@ from django.db import IntegrityError, transaction
 
 from exports import enqueue, events, quota
 from exports.models import Dashboard, Export, Grant, RlsTagMapping, S3Destination, UserPreference
-from exports.snapshot import SnapshotRequestInvalid, build_request, parse_spec, request_to_json, sent_request
+from exports.snapshot import (
+    Problem,
+    SnapshotRequestInvalid,
+    build_request,
+    parse_spec,
+    request_to_json,
+    sent_request,
+)
 from exports.timezones import zone_problem
 
 
@@ -21,7 +28,14 @@ def _submitted_with(user, submit_token: uuid.UUID | None) -> Export | None:
     return Export.objects.filter(user=user, submit_token=submit_token).first()
 
 
-def export_create(*, user, spec: Any, ip_address: str | None = None, submit_token: uuid.UUID | None = None) -> Export:
+def export_create(
+    *,
+    user,
+    spec: Any,
+    ip_address: str | None = None,
+    submit_token: uuid.UUID | None = None,
+    retry_of: Export | None = None,
+) -> Export:
     """Build the request from a spec (a dict, as JSON gives it) and record the export as PENDING.
 
     Raises SnapshotRequestInvalid carrying every problem, or quota.LimitReached (audited) over
@@ -40,7 +54,7 @@ def export_create(*, user, spec: Any, ip_address: str | None = None, submit_toke
     request_json = request_to_json(built.kwargs)
     quota.user_limit_take(quota.EXPORT_SUBMISSIONS, user=user, ip_address=ip_address)
     try:
-        export = _create(user, export_id, built, parsed, request_json, ip_address, submit_token)
+        export = _create(user, export_id, built, parsed, request_json, ip_address, submit_token, retry_of)
     except IntegrityError:
         # Two requests with one token at once: the other one's insert committed first.
         earlier = _submitted_with(user, submit_token)
@@ -50,7 +64,7 @@ def export_create(*, user, spec: Any, ip_address: str | None = None, submit_toke
     return export
 
 
-def _create(user, export_id, built, parsed, request_json, ip_address, submit_token) -> Export:
+def _create(user, export_id, built, parsed, request_json, ip_address, submit_token, retry_of) -> Export:
     with transaction.atomic():
         export = Export.objects.create(
             id=export_id,
@@ -67,10 +81,34 @@ def _create(user, export_id, built, parsed, request_json, ip_address, submit_tok
             submit_token=submit_token,
         )
         events.export_requested(
-            export=export, actor=user, dashboard=built.dashboard, identity=built.identity, ip_address=ip_address
+            export=export,
+            actor=user,
+            dashboard=built.dashboard,
+            identity=built.identity,
+            ip_address=ip_address,
+            retry_of=retry_of,
         )
         enqueue.after_commit(enqueue.SUBMIT, export.pk)
     return export
+
+
+def failed_file_groups(export: Export) -> list[int]:
+    """Positions (in the request) of the file groups of which some part could not be produced."""
+    return sorted(set(export.files.exclude(error_code="").values_list("index", flat=True)))
+
+
+def export_retry_failed(
+    *, export: Export, user, ip_address: str | None = None, submit_token: uuid.UUID | None = None
+) -> Export:
+    """A new export of just the file groups that failed: same dashboard, parameters and destination,
+    built and checked like any other (today's RLS identity, the submission limit, `export.requested`
+    naming the export it retries). Raises SnapshotRequestInvalid when there is nothing to retry."""
+    failed = failed_file_groups(export) if export.status == Export.Status.COMPLETED_WITH_ERRORS else []
+    if export.user_id != user.pk or not failed:
+        raise SnapshotRequestInvalid([Problem("files", "retry-failed", "this export has no failed files of yours")])
+    files = export.spec.get("files", [])
+    spec = {**export.spec, "files": [files[i] for i in failed if i < len(files)]}
+    return export_create(user=user, spec=spec, ip_address=ip_address, submit_token=submit_token, retry_of=export)
 
 
 # --- grants, RLS mappings, S3 destinations: every write validated, with its audit event ---

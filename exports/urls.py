@@ -20,6 +20,7 @@ urlpatterns = [
     path("exports/<uuid:export_id>/row/", exports.export_row, name="row"),
     path("exports/<uuid:export_id>/cancel/", exports.export_cancel, name="cancel"),
     path("exports/<uuid:export_id>/files/download-all", exports.export_zip_download_view, name="download_all"),
+    path("exports/<uuid:export_id>/retry-failed/", exports.export_retry_failed, name="retry_failed"),
     path("exports/<uuid:export_id>/files/<int:index>/download", exports.export_file_download_view, name="download"),
     path(
         "exports/<uuid:export_id>/files/<int:index>/parts/<int:part>/download",

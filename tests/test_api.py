@@ -230,6 +230,16 @@ def test_list_filters_and_pages_only_the_callers_exports(alice, bob, sales):
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "status"
 
 
+def test_an_export_with_failed_files_is_completed_with_errors_in_the_api_too(alice, sales):
+    done, partly = finished_export(alice, sales), finished_export(alice, sales)
+    Export.objects.filter(pk=partly.pk).update(status=Export.Status.COMPLETED_WITH_ERRORS)
+    client = bearer(alice)
+    page = client.get("/api/v1/exports?status=COMPLETED_WITH_ERRORS").json()
+    assert [row["id"] for row in page["results"]] == [str(partly.pk)]
+    assert page["results"][0]["status"] == "COMPLETED_WITH_ERRORS" and page["results"][0]["ended"] is True
+    assert [row["id"] for row in client.get("/api/v1/exports?status=COMPLETED").json()["results"]] == [str(done.pk)]
+
+
 def test_cancel_withdraws_a_waiting_export_once(alice, sales):
     client = bearer(alice)
     created = client.post("/api/v1/exports", CSV_SPEC, content_type="application/json").json()

@@ -70,6 +70,9 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
     "exports/<uuid:export_id>/cancel/":    {"GET": (ANON, 405, 405, 405, 405, 405), "POST": (ANON, 302, 404, 404, 404, 302)},  # noqa: E501
     "exports/<uuid:export_id>/files/download-all":
                                            {"GET": (ANON, 200, 404, 404, 404, 200), "POST": (ANON, 405, 405, 405, 405, 405)},  # noqa: E501
+    # only the requester retries; this export has no failed file, so alice is sent back to it with why
+    "exports/<uuid:export_id>/retry-failed/":
+                                           {"GET": (ANON, 405, 405, 405, 405, 405), "POST": (ANON, 302, 404, 404, 404, 404)},  # noqa: E501
     "exports/<uuid:export_id>/files/<int:index>/download":
                                            {"GET": (ANON, 302, 404, 404, 404, 302), "POST": (ANON, 405, 405, 405, 405, 405)},  # noqa: E501
     "exports/<uuid:export_id>/files/<int:index>/parts/<int:part>/download":

@@ -86,10 +86,18 @@ def test_alice_builds_pdf_excel_and_csv_with_mouse_and_keyboard_and_submits(demo
     page.keyboard.press("Tab")
     expect(page.locator("#request-json")).to_contain_text('"Name": "MinQuantity"')
     expect(page.locator("#preview-status")).to_contain_text("Ready to send")
-    preview = page.locator("#request-json").inner_text()
+    preview = page.locator("#request-json").text_content()
     assert '"Value": "•••"' in preview
     assert "EMEA" not in preview
     assert re.search(r'"IntegerParameters": \[\s*\{\s*"Name": "MinQuantity",\s*"Values": \[\s*2\s*\]', preview)
+    # The request and the AWS CLI wait under "Technical details" for a business user.
+    expect(page.get_by_role("button", name="Copy as AWS CLI input JSON")).to_be_hidden()
+    page.locator("#technical-details summary").click()
+    expect(page.get_by_role("button", name="Copy as AWS CLI input JSON")).to_be_visible()
+    page.fill("#param-3-0", "3")  # the preview is swapped in anew: the details stay open
+    page.keyboard.press("Tab")
+    expect(page.locator("#request-json")).to_contain_text(re.compile(r'"Values": \[\s*3\s*\]'))
+    expect(page.locator("#technical-details")).to_have_attribute("open", "")
     expect(page.get_by_role("button", name="Copy as AWS CLI input JSON")).to_be_visible()
 
     assert console_errors == []
@@ -127,7 +135,7 @@ def test_bob_builds_and_submits_an_export_with_javascript_off(demo_users, browse
     page.fill("#param-3-0", "1.5")
     page.locator("#param-3-0").press("Enter")
     expect(page.locator("#param-3-errors")).to_have_text(
-        "'1.5' is not a whole number; MinQuantity takes integer values [parameter-value-type]"
+        "'1.5' is not a whole number; MinQuantity takes integer values"
     )
     expect(page.locator("#files-1-visual")).to_have_value("order-lines")
     expect(page.locator("#submit-export")).to_be_disabled()
@@ -158,5 +166,5 @@ def test_a_refused_submit_shows_why_in_place(demo_users, login, live_server):
         page.locator("#submit-export").click()
 
     assert submitted.value.status == 422
-    expect(page.locator("#files-0-errors")).to_contain_text("[sheet-exists]")
+    expect(page.locator("#files-0-errors")).to_contain_text("this sheet is not on the dashboard")
     assert Export.objects.count() == 0

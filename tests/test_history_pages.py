@@ -222,7 +222,8 @@ def test_my_exports_runs_constant_queries(client, alice, django_assert_max_num_q
         [ExportFile(export=e, index=0, format="PDF", s3_uri=HTTPS) for e in exports if e.status == "COMPLETED"]
     )
     client.force_login(alice)
-    with django_assert_max_num_queries(8):
+    # + clearing the count of exports that ended while alice was elsewhere (exports/notices.py)
+    with django_assert_max_num_queries(8 + 1):
         response = client.get(reverse("exports:list"))
     assert response.content.decode().count('class="export-row"') == min(rows, 25)
 
@@ -232,7 +233,7 @@ def test_auditor_history_runs_constant_queries(client, alice, audra, django_asse
     dashboard = make_dashboard()
     Export.objects.bulk_create([build_export(alice, dashboard, tags={"region": "EMEA"}) for _ in range(rows)])
     client.force_login(audra)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(10 + 1):  # + the navigation's count of unseen ends (exports/notices.py)
         response = client.get(reverse("exports:audit"))
     assert response.content.decode().count('id="history-') == min(rows, 25)
 
@@ -265,7 +266,7 @@ def test_audit_log_runs_constant_queries(client, alice, audra, django_assert_max
     for n in range(events):
         audit.record("test.step", actor=alice, export=export, data={"n": n})
     client.force_login(audra)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(6 + 1):  # + the navigation's count of unseen ends (exports/notices.py)
         response = client.get(reverse("exports:audit_events"))
     assert response.content.decode().count("test.step") == min(events, 50)
 

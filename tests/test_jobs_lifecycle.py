@@ -168,6 +168,7 @@ def test_permanent_start_error_fails_at_once_with_words_for_the_user_and_the_raw
     assert words in export.error_message and "arn:aws" not in export.error_message
     detail = json.loads(export.error_detail)
     assert detail["code"] == code and detail["request_id"] == "req-denied" and "not authorized" in detail["message"]
+    assert export.error_request_id == "req-denied"  # the reference the requester quotes to support
     assert nxt.retry_in is None
     assert actions(export) == ["export.submitting", "export.failed"]
 
@@ -252,8 +253,10 @@ def test_one_failed_file_is_a_partial_success_with_the_reason_next_to_the_file(s
     jobs.export_poll(export_id=export.pk)
 
     export.refresh_from_db()
-    assert export.status == S.COMPLETED and export.error_code == jobs.PARTIAL_SUCCESS
+    assert export.status == S.COMPLETED_WITH_ERRORS and export.error_code == jobs.PARTIAL_SUCCESS
     assert export.error_message == "1 of 2 files could not be produced; the others are ready."
+    # What the requester quotes to support: the request id of the answer that carried the failures.
+    assert export.error_request_id == "req-result"
     ok, bad = ExportFile.objects.filter(export=export).order_by("index")
     assert ok.is_ready and not bad.is_ready and bad.s3_uri == ""
     assert bad.error_code == "VisualTooLarge"
@@ -303,11 +306,11 @@ def test_per_file_error_info_stays_with_its_file_when_groups_come_back_reordered
 
     export.refresh_from_db()
     pdf, csv = ExportFile.objects.filter(export=export).order_by("index")
-    assert export.status == S.COMPLETED and export.error_code == jobs.PARTIAL_SUCCESS
+    assert export.status == S.COMPLETED_WITH_ERRORS and export.error_code == jobs.PARTIAL_SUCCESS
     assert pdf.is_ready and pdf.s3_uri == "https://files.example/pdf"
     assert not csv.is_ready and csv.error_code == "DATASET_DELETED"
     assert csv.error_message == "QuickSight could not produce this CSV file: The dataset has been deleted."
-    completed = export.events.get(action="export.completed")
+    completed = export.events.get(action="export.completed_with_errors")
     assert completed.data["failed_files"] == [{"file": 1, "part": 0, "error_code": "DATASET_DELETED"}]
 
 
@@ -348,7 +351,7 @@ def test_one_failed_part_of_a_group_leaves_the_other_parts_ready(stub, alice):
 
     export.refresh_from_db()
     ok, bad = ExportFile.objects.filter(export=export).order_by("part")
-    assert export.status == S.COMPLETED and export.error_code == jobs.PARTIAL_SUCCESS
+    assert export.status == S.COMPLETED_WITH_ERRORS and export.error_code == jobs.PARTIAL_SUCCESS
     assert export.error_message == "1 of 2 files could not be produced; the others are ready."
     assert ok.is_ready and (bad.error_code, bad.part, bad.parts) == ("S3_UPLOAD_FAILED", 1, 2)
 

@@ -206,7 +206,7 @@ def test_failed_job_and_failed_file_give_clear_messages(portal, alice):
 
     assert failed.status == S.FAILED and failed.error_code == "DATASET_TIMEOUT"
     assert failed.error_message == "QuickSight could not produce this export: The dataset query timed out."
-    assert partial.status == S.COMPLETED and partial.error_code == jobs.PARTIAL_SUCCESS
+    assert partial.status == S.COMPLETED_WITH_ERRORS and partial.error_code == jobs.PARTIAL_SUCCESS
     assert partial.error_message == "1 of 2 files could not be produced; the others are ready."
     pdf, csv = partial.files.order_by("index")
     assert pdf.is_ready and not csv.is_ready

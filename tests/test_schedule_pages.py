@@ -157,7 +157,7 @@ def test_the_preview_shows_words_and_next_runs_and_errors_only_of_touched_fields
         **HTMX,
         HTTP_HX_TRIGGER_NAME="timezone",
     )
-    assert "Time zone: 'Mars/Olympus' is not an IANA time zone (e.g. Europe/Paris) [timezone-iana]" in words(response)
+    assert "Time zone: 'Mars/Olympus' is not an IANA time zone (e.g. Europe/Paris)" in words(response)
 
     response = client.post(
         url,
@@ -166,10 +166,7 @@ def test_the_preview_shows_words_and_next_runs_and_errors_only_of_touched_fields
         HTTP_HX_TRIGGER_NAME="cron",
     )
     body = words(response)
-    assert (
-        "Cron expression: runs as often as every 5 minutes; a schedule runs at most once every 60 minutes "
-        "[shortest-interval]" in body
-    )
+    assert "Cron expression: runs as often as every 5 minutes; a schedule runs at most once every 60 minutes" in body
     assert "Every 5 minutes, Europe/Paris" in body
 
     response = client.post(url, form_data(kind="DAILY", time="06:30"), **HTMX, HTTP_HX_TRIGGER_NAME="kind")
@@ -187,9 +184,9 @@ def test_saving_shows_every_problem_naming_the_field_and_the_rule_and_saves_noth
     )
     body = words(response)
     assert response.status_code == 200
-    assert "Time: '25:00' is not a time of day as HH:MM (00:00-23:59) [time-hh-mm]" in body
-    assert "Weekdays: choose one or more weekdays (mon ... sun) [weekdays-chosen]" in body
-    assert "Recipients: no user 'nobody' [recipient-exists]" in body
+    assert "Time: '25:00' is not a time of day as HH:MM (00:00-23:59)" in body
+    assert "Weekdays: choose one or more weekdays (mon ... sun)" in body
+    assert "Recipients: no user 'nobody'" in body
     assert not Schedule.objects.exists()
 
 
@@ -223,7 +220,7 @@ def test_my_schedules_shows_words_next_run_in_the_viewers_zone_and_last_outcome(
     client.force_login(alice)
     client.cookies["portal_tz"] = "America/New_York"
 
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(8 + 1):  # + the navigation's count of unseen ends (exports/notices.py)
         response = client.get(reverse("exports:schedules"))
     body = text(response)
     card = body[body.index(f'id="schedule-{first.pk}"') :]
@@ -310,7 +307,8 @@ def test_run_now_makes_one_export_per_recipient_and_the_page_links_only_the_owne
 
     # Again at once: refused by the shortest interval, nothing made.
     again = client.post(reverse("exports:schedule_run_now", args=[schedule.pk]), follow=True)
-    assert "a schedule runs at most once every 60 minutes [shortest-interval]" in text(again)
+    assert "a schedule runs at most once every 60 minutes" in text(again)
+    assert "[shortest-interval]" not in text(again)  # rule ids are for admins and auditors
     assert ScheduleRun.objects.count() == 1 and Export.objects.count() == 2
 
     page = text(client.get(reverse("exports:schedule", args=[schedule.pk])))
@@ -369,6 +367,6 @@ def test_hostile_input_gets_words_not_a_server_error(client, sales, alice):
     )
     body = words(response)
     assert response.status_code == 200 and not Schedule.objects.exists()
-    assert "Recipients: no user 'nobody' [recipient-exists]" in body
-    assert "Time zone: 'Europe/Nowhere' is not an IANA time zone (e.g. Europe/Paris) [timezone-iana]" in body
+    assert "Recipients: no user 'nobody'" in body
+    assert "Time zone: 'Europe/Nowhere' is not an IANA time zone (e.g. Europe/Paris)" in body
     assert "Cron expression: '0 7 * *' is not a cron expression of 5 fields" in body

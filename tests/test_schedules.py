@@ -274,8 +274,7 @@ def test_a_visual_gone_from_the_catalog_pauses_the_schedule(sales, alice):
     schedule.refresh_from_db()
     assert schedule.is_paused
     assert schedule.pause_reason == (
-        "The export can no longer be built: files[0].visual: the dashboard has no visual 'order-lines' (any more) "
-        "[visual-exists]"
+        "The export can no longer be built: the dashboard has no visual 'order-lines' (any more)"
     )
     assert not Export.objects.exists()
 

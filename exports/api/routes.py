@@ -238,6 +238,7 @@ def _export_out(export: Export) -> dict[str, Any]:
         "id": export.pk,
         "dashboard": export.dashboard.dashboard_id,
         "status": export.status,
+        "ended": export.is_terminal,
         "outputs": export.outputs_text,
         "queue_position": export.queue_position,
         "created_at": export.created_at,

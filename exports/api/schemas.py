@@ -9,7 +9,17 @@ from typing import Any, Literal
 
 from ninja import Field, Schema
 
-ExportStatus = Literal["PENDING", "SUBMITTING", "QUEUED", "RUNNING", "COMPLETED", "FAILED", "TIMED_OUT", "CANCELLED"]
+ExportStatus = Literal[
+    "PENDING",
+    "SUBMITTING",
+    "QUEUED",
+    "RUNNING",
+    "COMPLETED",
+    "COMPLETED_WITH_ERRORS",
+    "FAILED",
+    "TIMED_OUT",
+    "CANCELLED",
+]
 Format = Literal["PDF", "EXCEL", "CSV"]
 
 
@@ -95,6 +105,7 @@ class ExportOut(Schema):
     id: uuid.UUID
     dashboard: str
     status: ExportStatus
+    ended: bool = Field(description="True once the status will not change again: poll until this")
     outputs: str
     queue_position: int | None = None
     created_at: datetime

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,12 +14,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from exports import access, downloads, forms, history, jobs
+from exports import access, downloads, forms, history, jobs, notices, outcomes, services
 from exports.downloads import DownloadUnavailable, export_file_download
 from exports.file_names import content_disposition
 from exports.models import Export
 from exports.quota import LimitReached
-from exports.snapshot import redact
+from exports.snapshot import SnapshotRequestInvalid, redact
 from exports.views.http import client_address, export_page, not_found_as_404
 from exports.views.limits import limit_response
 
@@ -32,8 +33,10 @@ def export_list(request):
     refused = form.is_bound and not form.is_valid()
     filters = form.cleaned_data if form.is_bound and not refused else {}
     exports = Export.objects.none() if refused else history.my_exports(user=request.user, filters=filters)
-    context = export_page(request, exports, per_page=PAGE_SIZE)
-    return render(request, "exports/export_list.html", {**context, "form": form}, status=400 if refused else 200)
+    end_notices = notices.EndNotices(request.user)
+    end_notices.mark_all_seen()  # the rows say how each ended
+    context = {**export_page(request, exports, per_page=PAGE_SIZE), "form": form, "end_notices": end_notices}
+    return render(request, "exports/export_list.html", context, status=400 if refused else 200)
 
 
 @login_required
@@ -42,6 +45,7 @@ def export_list(request):
 def export_row(request, export_id):
     """One row of My exports, polled by htmx until the export ends (then 286 stops the polling)."""
     export = history.decorate_one(access.get_export_for_user(request.user, export_id))
+    notices.mark_seen(request.user, export)  # it ended before the requester's eyes
     html = render_to_string("exports/export_list.html#export-row", {"export": export}, request=request)
     return HttpResponseStopPolling(html) if export.is_terminal else HttpResponse(html)
 
@@ -51,6 +55,7 @@ def export_row(request, export_id):
 @not_found_as_404
 def export_detail(request, export_id):
     export = access.get_export_for_user(request.user, export_id)
+    notices.mark_seen(request.user, export)
     export = history.decorate_one(export)
     if request.htmx:
         html = render_to_string("exports/export_detail.html#live", _detail_context(request, export), request=request)
@@ -77,6 +82,12 @@ def _detail_context(request, export: Export) -> dict:
         "privileged": privileged,
         "can_download": access.can_download(request.user, export),
         "can_cancel": _may_cancel(request.user, export),
+        "is_requester": export.user_id == request.user.pk,
+        "cancel_note": outcomes.cancel_note(export),
+        "next_step": outcomes.next_step(export),
+        "reference": outcomes.support_reference(export),
+        "can_retry": export.status == Export.Status.COMPLETED_WITH_ERRORS and export.user_id == request.user.pk,
+        "submit_token": uuid.uuid4(),
         "received_schedule": _received_schedule(request.user, export),
     }
 
@@ -93,7 +104,8 @@ def _received_schedule(user, export: Export):
 
 
 def _may_cancel(user, export: Export) -> bool:
-    return export.status == Export.Status.PENDING and (export.user_id == user.pk or access.is_admin(user))
+    allowed = export.status in jobs.ALLOWED_TO_PEOPLE[Export.Status.CANCELLED]
+    return allowed and (export.user_id == user.pk or access.is_admin(user))
 
 
 @login_required
@@ -112,8 +124,33 @@ def export_cancel(request, export_id):
     if cancelled:
         messages.success(request, "Export cancelled.")
     else:
-        messages.error(request, "This export can no longer be cancelled: it has left the portal's queue.")
+        export.refresh_from_db(fields=["status"])  # it moved on under us: say where
+        messages.error(request, outcomes.cancel_note(export))
     return redirect("exports:detail", export_id=export.pk)
+
+
+@login_required
+@require_POST
+@not_found_as_404
+def export_retry_failed(request, export_id):
+    """A new export of the failed files only; the form's token makes a double click one export."""
+    export = access.get_export_for_user(request.user, export_id)
+    if export.user_id != request.user.pk:
+        raise Http404("Only the requester can retry an export's files.")
+    try:
+        retry = services.export_retry_failed(
+            export=export,
+            user=request.user,
+            ip_address=client_address(request),
+            submit_token=forms.submit_token(request.POST),
+        )
+    except SnapshotRequestInvalid as invalid:
+        messages.error(request, "The failed files cannot be retried: " + "; ".join(p.message for p in invalid.problems))
+        return redirect("exports:detail", export_id=export.pk)
+    except LimitReached as refused:
+        return limit_response(request, refused, back_url=reverse("exports:detail", kwargs={"export_id": export.pk}))
+    messages.success(request, "A new export of the failed files was created.")
+    return redirect("exports:detail", export_id=retry.pk)
 
 
 @login_required

@@ -47,13 +47,17 @@ def _state(request, *, with_action: bool = True):
     return dashboard, catalog, spec
 
 
-def _context(request, dashboard, catalog, spec: ExportSpec, *, show_errors: bool, problems=None) -> dict:
+def _context(request, dashboard, catalog, spec: ExportSpec, *, touched: set[str] | None, problems=None) -> dict:
+    """touched: the fields whose errors show (the user changed them); None after Check or Create: all."""
     # A sample job id: the real one is derived from the export's id when it is created.
     built: BuildResult = build_request(
         spec, user=request.user, export_id=uuid.uuid4(), dashboard=dashboard, catalog=catalog
     )
     all_problems = problems if problems is not None else built.problems
-    shown = all_problems if show_errors else [p for p in all_problems if p.field == "identity"]
+    if touched is None:
+        touched, shown = forms.every_field(spec, catalog), all_problems
+    else:
+        shown = forms.touched_problems(all_problems, touched)
     request_json = request_to_json(built.draft)
     masked = not access.sees_everything(request.user)
     if masked:
@@ -65,13 +69,15 @@ def _context(request, dashboard, catalog, spec: ExportSpec, *, show_errors: bool
         "spec": spec,
         "problems": shown,
         "problem_count": len(all_problems),
-        "first_problem": all_problems[0] if all_problems else None,
+        "first_problem": shown[0] if shown else None,
+        "next_choice": all_problems[0] if all_problems else None,
         "masked": masked,
         "blocker": blocker,
         "add_buttons": forms.add_buttons(spec),
-        "files": forms.file_rows(spec, catalog, shown),
+        "files": forms.file_rows(spec, catalog, shown, touched),
         "files_errors": forms.errors_for(shown, "files"),
-        "parameters": forms.parameter_rows(spec, catalog, shown),
+        "parameters": forms.parameter_rows(spec, catalog, shown, touched),
+        "destination_touched": "destination" in touched,
         "destinations": access.allowed_destinations(request.user, dashboard),
         "destination_errors": forms.errors_for(shown, "destination"),
         "general_errors": forms.unplaced(shown),
@@ -115,7 +121,7 @@ def export_new(request):
         if dashboard_id:
             dashboard = access.get_dashboard_for_user(request.user, dashboard_id)
             catalog = load_catalog(dashboard)
-            context |= _context(request, dashboard, catalog, spec, show_errors=bool(rerun))
+            context |= _context(request, dashboard, catalog, spec, touched=None if rerun else set())
         if request.htmx and not request.htmx.history_restore_request:
             return render(request, f"{TEMPLATE}#builder", context)
         return render(request, TEMPLATE, context)
@@ -139,7 +145,11 @@ def export_new(request):
             if request.htmx:
                 return HttpResponseClientRedirect(reverse("exports:detail", kwargs={"export_id": export.id}))
             return redirect("exports:detail", export_id=export.id)
-    context = _context(request, dashboard, catalog, spec, show_errors=True, problems=problems)
+    # Check and Create show every problem; the file buttons without JavaScript, the touched fields' only.
+    action = request.POST.get("action", "")
+    editing = action.partition(":")[0] in ("add", "remove", "up", "down")
+    touched = forms.touched_from_post(request.POST, action) if editing else None
+    context = _context(request, dashboard, catalog, spec, touched=touched, problems=problems)
     # A refused submit is a 422 (the page shows why; base.html lets htmx swap it); a draft is a 200.
     status = 200 if problems is None else 422
     if request.htmx:
@@ -154,7 +164,8 @@ def export_new(request):
 def export_new_files(request):
     """Add, remove or reorder files: the files section and the preview."""
     dashboard, catalog, spec = _state(request)
-    return _parts(request, _context(request, dashboard, catalog, spec, show_errors=True), "files")
+    touched = forms.touched_from_post(request.POST, request.POST.get("action", ""))
+    return _parts(request, _context(request, dashboard, catalog, spec, touched=touched), "files")
 
 
 @login_required
@@ -163,7 +174,8 @@ def export_new_files(request):
 def export_new_file(request, index: int):
     """A change inside one file (sheet, visual, worksheets and their order): that file and the preview."""
     dashboard, catalog, spec = _state(request)
-    context = _context(request, dashboard, catalog, spec, show_errors=True)
+    touched = forms.touched_from_post(request.POST, request.POST.get("action", "")) | {f"files[{index}]"}
+    context = _context(request, dashboard, catalog, spec, touched=touched)
     if index >= len(context["files"]):
         raise Http404("No such file in this export.")
     return _parts(request, {**context, "file": context["files"][index]}, "file")
@@ -175,7 +187,10 @@ def export_new_file(request, index: int):
 def export_new_parameter(request, index: int):
     """One parameter's values: that parameter and the preview."""
     dashboard, catalog, spec = _state(request, with_action=False)
-    context = _context(request, dashboard, catalog, spec, show_errors=True)
+    touched = forms.touched_from_post(request.POST)
+    if index < len(catalog.parameters):
+        touched.add(f"parameters.{catalog.parameters[index].name}")
+    context = _context(request, dashboard, catalog, spec, touched=touched)
     if index >= len(context["parameters"]):
         raise Http404("No such parameter on this dashboard.")
     return _parts(request, {**context, "parameter": context["parameters"][index]}, "parameter")
@@ -186,4 +201,5 @@ def export_new_parameter(request, index: int):
 @not_found_as_404
 def export_new_destination(request):
     dashboard, catalog, spec = _state(request, with_action=False)
-    return _parts(request, _context(request, dashboard, catalog, spec, show_errors=True), "destination")
+    touched = forms.touched_from_post(request.POST) | {"destination"}
+    return _parts(request, _context(request, dashboard, catalog, spec, touched=touched), "destination")

@@ -166,7 +166,7 @@ def schedule_run_now(request, schedule_id: int):
         report = schedules.schedule_run_now(schedule=schedule, actor=request.user, ip_address=client_address(request))
     except ScheduleInvalid as invalid:
         for problem in invalid.problems:
-            messages.error(request, f"Run now: {problem.message} [{problem.rule}]")
+            messages.error(request, f"Run now: {problem.message}")
     else:
         made, skipped = len(report.exports), len(report.skipped)
         if report.blocked:

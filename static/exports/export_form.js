@@ -1,4 +1,5 @@
-// The export form's only script: copy the request preview. Everything else is htmx or plain HTML.
+// The export form's only script: copy the request preview, and keep "Technical details" open across
+// the preview's swaps once the user opened it. Everything else is htmx or plain HTML.
 (function () {
   "use strict";
 
@@ -36,6 +37,20 @@
     }
   });
 
+  var technicalOpen = false;
+  // "toggle" does not bubble: listen in the capture phase.
+  document.addEventListener("toggle", function (event) {
+    if (event.target.id === "technical-details") technicalOpen = event.target.open;
+  }, true);
+
+  function restoreTechnical(root) {
+    var details = root.querySelector ? root.querySelector("#technical-details") : null;
+    if (details && technicalOpen) details.open = true;
+  }
+
   document.addEventListener("DOMContentLoaded", function () { showCopyButtons(document); });
-  document.addEventListener("htmx:load", function (event) { showCopyButtons(event.detail.elt); });
+  document.addEventListener("htmx:load", function (event) {
+    showCopyButtons(event.detail.elt);
+    restoreTechnical(event.detail.elt.parentNode || document);
+  });
 })();
