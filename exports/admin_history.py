@@ -49,9 +49,10 @@ class ExportFileInline(ReadOnlyMixin, admin.TabularInline):
 
 class CappedCountAdmin(admin.ModelAdmin):
     """Changelists of 100,000s of rows: counts stop a few pages past the one shown (the pagination
-    template says "more than N"), and no second count of the whole table."""
+    template says "More than N"), no second count of the whole table, 25 rows a page."""
 
     show_full_result_count = False
+    list_per_page = 25  # as the portal's own lists; filters and search narrow the rest
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         asked = request.GET.get(PAGE_VAR, "")

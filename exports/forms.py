@@ -457,7 +457,7 @@ class MyExportsFilter(forms.Form):
         super().__init__(*args, **kwargs)
         # EXISTS per dashboard (a few), not a join through all of the user's exports (50,000 at scale).
         mine = Export.objects.filter(user=user, dashboard=OuterRef("pk"))
-        self.fields["dashboard"].queryset = Dashboard.objects.filter(Exists(mine)).order_by("name")
+        self.fields["dashboard"].queryset = Dashboard.objects.filter(Exists(mine)).only("pk", "name").order_by("name")
 
 
 # One day short of date's own range: a day's start and end in any time zone stay representable
@@ -475,7 +475,7 @@ class DayField(forms.DateField):
 class HistoryFilter(forms.Form):
     user = forms.CharField(required=False, label="User", help_text="Username")
     dashboard = forms.ModelChoiceField(
-        required=False, queryset=Dashboard.objects.order_by("name"), empty_label="Any dashboard"
+        required=False, queryset=Dashboard.objects.only("pk", "name").order_by("name"), empty_label="Any dashboard"
     )
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Export.Status.choices])
     format = forms.ChoiceField(required=False, choices=[("", "Any format"), *ExportFile.Format.choices])

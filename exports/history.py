@@ -155,9 +155,14 @@ def filter_format(exports: QuerySet[Export], fmt: str) -> QuerySet[Export]:
     return exports.filter(formats__contains=fmt)
 
 
+# What no list row shows: JSON that would be decoded for every row (the request stays for the history).
+UNLISTED = ("spec", "dashboard__data_sets", "dashboard__rls_tag_keys", "user__password")
+
+
 def list_rows(exports: QuerySet[Export]) -> QuerySet[Export]:
-    files = Prefetch("files", queryset=ExportFile.objects.order_by("index", "part"))
-    return with_queue_position(exports.select_related("dashboard", "user").prefetch_related(files))
+    files = Prefetch("files", queryset=ExportFile.objects.defer("sheet_ids", "visual_ids").order_by("index", "part"))
+    rows = exports.select_related("dashboard", "user").defer(*UNLISTED).prefetch_related(files)
+    return with_queue_position(rows)
 
 
 def decorate(exports: Iterable[Export]) -> list[Export]:
@@ -276,7 +281,8 @@ NEWEST_FIRST = ("-created_at", "-pk")
 
 
 def my_exports(*, user, filters: dict[str, Any]) -> QuerySet[Export]:
-    return list_rows(apply_filters(Export.objects.filter(user=user), filters)).order_by(*NEWEST_FIRST)
+    rows = list_rows(apply_filters(Export.objects.filter(user=user), filters)).defer("request")
+    return rows.order_by(*NEWEST_FIRST)
 
 
 def history_exports(*, filters: dict[str, Any]) -> QuerySet[Export]:
