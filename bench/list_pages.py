@@ -489,7 +489,11 @@ def _run(args: argparse.Namespace) -> list[Row]:
     exports = 10_000 if args.quick else 100_000
     url = _server_url()
     began = time.monotonic()
-    _recreate_database(url)
+    try:
+        _recreate_database(url)
+    except Exception as exc:  # no server, or no right to create a database: say so in the table
+        where = urllib.parse.urlsplit(url)._replace(netloc=urllib.parse.urlsplit(url).hostname or "").geturl()
+        return [Row("list pages", None, "", note=f"needs PostgreSQL ({where}): {type(exc).__name__}")]
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ.setdefault("DEBUG", "true")
