@@ -15,8 +15,9 @@ from datetime import datetime, time, timedelta
 from itertools import islice
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -191,9 +192,14 @@ def filter_format(exports: QuerySet[Export], fmt: str) -> QuerySet[Export]:
     return exports.filter(formats__contains=fmt)
 
 
+# What no list row shows: JSON that would be decoded for every row (the request stays for the history).
+UNLISTED = ("spec", "dashboard__data_sets", "dashboard__rls_tag_keys", "user__password")
+
+
 def list_rows(exports: QuerySet[Export]) -> QuerySet[Export]:
-    files = Prefetch("files", queryset=ExportFile.objects.order_by("index", "part"))
-    return with_queue_position(exports.select_related("dashboard", "user").prefetch_related(files))
+    files = Prefetch("files", queryset=ExportFile.objects.defer("sheet_ids", "visual_ids").order_by("index", "part"))
+    rows = exports.select_related("dashboard", "user").defer(*UNLISTED).prefetch_related(files)
+    return with_queue_position(rows)
 
 
 def decorate(exports: Iterable[Export]) -> list[Export]:
@@ -231,11 +237,66 @@ def decorate_one(export: Export) -> Export:
 
 # --- filters (their forms: exports.forms) ---
 
+# The export's own columns the history's search looks in, and where a request keeps its RLS tag
+# values. On PostgreSQL, SearchText is exactly the expression of the trigram index
+# export_search_trgm_idx (migration 0011): change one, change the other (a test compares them).
+SEARCH_COLUMNS = ("snapshot_job_id", "start_request_id", "job_arn", "error_code", "error_message", "error_detail")
+RLS_VALUES_JSONPATH = "$.UserConfiguration.AnonymousUsers[*].RowLevelPermissionTags[*].Value"
+SEARCH_MIN_LENGTH = 3  # a trigram index finds nothing shorter without reading all of itself
+
+
+class RlsTagValues(Func):
+    """The RLS tag values a request sent, as one text ('["EMEA"]'); keys are left out."""
+
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler, connection, template=f"jsonb_path_query_array(%(expressions)s, '{RLS_VALUES_JSONPATH}')::text"
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Unindexed on SQLite: the values joined by spaces.
+        template = (
+            "COALESCE((SELECT group_concat(json_extract(tag.value, '$.Value'), ' ') FROM json_each(%(expressions)s,"
+            " '$.UserConfiguration.AnonymousUsers[0].RowLevelPermissionTags') AS tag), '')"
+        )
+        return self.as_sql(compiler, connection, template=template)
+
+
+class SearchText(Func):
+    """The text the history's search looks in, upper-cased: ids, errors and RLS tag values."""
+
+    output_field = TextField()
+    template = "UPPER(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+
+    def __init__(self):
+        super().__init__(*(F(column) for column in SEARCH_COLUMNS), RlsTagValues(F("request")))
+
+
+def search(exports: QuerySet[Export], text: str) -> QuerySet[Export]:
+    """Exports whose ids, errors, RLS tag values, dashboard or requester contain text (any case).
+
+    For auditors only (the history): RLS tag values are theirs to see. Dashboards and users are few,
+    so they are matched first and the exports found by their indexed ids; one OR of indexed arms.
+    """
+    dashboards = Dashboard.objects.filter(Q(name__icontains=text) | Q(dashboard_id__icontains=text))
+    users = get_user_model().objects.filter(username__icontains=text)
+    found = Q(search_text__contains=text.upper())
+    if dashboard_ids := list(dashboards.values_list("pk", flat=True)):
+        found |= Q(dashboard_id__in=dashboard_ids)
+    if user_ids := list(users.values_list("pk", flat=True)):
+        found |= Q(user_id__in=user_ids)
+    return exports.alias(search_text=SearchText()).filter(found)
+
 
 def apply_filters(exports: QuerySet[Export], data: dict[str, Any]) -> QuerySet[Export]:
     """Filters shared by My exports and the history; unknown or empty keys are ignored."""
     if data.get("user"):
-        exports = exports.filter(user__username__iexact=data["user"].strip())
+        # The id first: a join to users would have the planner walk exports to find one person's.
+        users = get_user_model().objects.filter(username__iexact=data["user"].strip())
+        exports = exports.filter(user_id__in=list(users.values_list("pk", flat=True)))
     if data.get("dashboard"):
         exports = exports.filter(dashboard=data["dashboard"])
     if data.get("status"):
@@ -248,23 +309,17 @@ def apply_filters(exports: QuerySet[Export], data: dict[str, Any]) -> QuerySet[E
     if data.get("date_to"):
         exports = exports.filter(created_at__lt=datetime.combine(data["date_to"] + timedelta(days=1), time.min, tz))
     if data.get("q"):
-        text = data["q"].strip()
-        exports = exports.filter(
-            Q(snapshot_job_id__icontains=text)
-            | Q(start_request_id__icontains=text)
-            | Q(job_arn__icontains=text)
-            | Q(error_code__icontains=text)
-            | Q(error_message__icontains=text)
-            | Q(error_detail__icontains=text)
-            | Q(dashboard__name__icontains=text)
-            | Q(dashboard__dashboard_id__icontains=text)
-            | Q(user__username__icontains=text)
-        )
+        exports = search(exports, data["q"].strip())
     return exports
 
 
+# Newest first; pk breaks ties so pages never repeat or skip a row (indexes export_*newest_idx).
+NEWEST_FIRST = ("-created_at", "-pk")
+
+
 def my_exports(*, user, filters: dict[str, Any]) -> QuerySet[Export]:
-    return list_rows(apply_filters(Export.objects.filter(user=user), filters)).order_by("-created_at")
+    rows = list_rows(apply_filters(Export.objects.filter(user=user), filters)).defer("request")
+    return rows.order_by(*NEWEST_FIRST)
 
 
 def history_exports(*, filters: dict[str, Any]) -> QuerySet[Export]:
@@ -274,7 +329,7 @@ def history_exports(*, filters: dict[str, Any]) -> QuerySet[Export]:
         to_attr="downloads",
     )
     exports = apply_filters(Export.objects.all(), filters).select_related("destination")
-    return list_rows(exports).prefetch_related(downloads).order_by("-created_at")
+    return list_rows(exports).prefetch_related(downloads).order_by(*NEWEST_FIRST)
 
 
 # --- the streamed history (CSV, JSON Lines) ---
@@ -308,7 +363,7 @@ CHUNK_SIZE = 1000
 
 def _history_queryset(filters: dict[str, Any]) -> QuerySet[Export]:
     exports = apply_filters(Export.objects.all(), filters).select_related("user", "dashboard", "destination")
-    return exports.order_by("-created_at")
+    return exports.order_by(*NEWEST_FIRST)
 
 
 EVENT_FIELDS = ("export_id", "action", "actor_username", "created_at", "data", "ip_address")

@@ -376,8 +376,21 @@ class Export(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The list pages' orders and filters (exports.history): newest first with pk as the tie-break,
+        # for everyone's exports (history, admin) and for one user's (My exports); a partial index per
+        # format so a format filter walks only that format's rows. The history's text search has a
+        # trigram index of its own on PostgreSQL (migration 0011, exports.history.search_text).
         indexes = [
             models.Index(fields=["aws_account_id", "status", "created_at"], name="export_queue_idx"),
+            models.Index(fields=["-created_at", "-id"], name="export_newest_idx"),
+            models.Index(fields=["user", "-created_at", "-id"], name="export_user_newest_idx"),
+            models.Index(fields=["user", "status", "-created_at", "-id"], name="export_user_status_idx"),
+            models.Index(fields=["status", "-created_at", "-id"], name="export_status_newest_idx"),
+            *(
+                models.Index(fields=[*lead, "-created_at", "-id"], condition=Q(formats__contains=fmt), name=name)
+                for fmt in FORMAT_WORDS
+                for lead, name in (([], f"export_{fmt.lower()}_idx"), (["user"], f"export_user_{fmt.lower()}_idx"))
+            ),
             # Every page asks for the user's unseen ends: a small partial index keeps it one cheap lookup.
             models.Index(fields=["user"], condition=Q(end_notice__gt=0), name="export_unseen_end_idx"),
         ]
@@ -474,6 +487,7 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["seq"]
+        indexes = [models.Index(fields=["action", "-seq"], name="auditevent_action_seq_idx")]
         permissions = [("view_history", "Can browse the full export history (auditors)")]
 
     def __str__(self) -> str:

@@ -36,6 +36,8 @@ SECRET_PARAMETERS = (
     "access_token",
     "password",
     "sessionid",
+    # The history's search: an auditor may search for an RLS tag value (exports.history.search).
+    "q",
 )
 _NAMES = "|".join(re.escape(name) for name in SECRET_PARAMETERS)
 _PARAMETER = re.compile(rf"(?i)(?<![\w-])({_NAMES})=[^&\s\"'<>;,]*")

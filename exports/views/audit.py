@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from exports import access, audit, events, forms, history
 from exports.models import AuditEvent, Export
-from exports.views.http import client_address, export_page
+from exports.views.http import capped_page, client_address, export_page
 
 PAGE_SIZE = 25
 EVENTS_PAGE_SIZE = 50
@@ -100,5 +99,5 @@ def audit_chain(request):
 def audit_events(request):
     _require_auditor(request.user)
     events = AuditEvent.objects.select_related("export__dashboard").order_by("-seq")
-    page = Paginator(events, EVENTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = capped_page(request, events, per_page=EVENTS_PAGE_SIZE)
     return render(request, "exports/audit_events.html", {"page": page})

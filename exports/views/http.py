@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
+from django.utils.functional import cached_property
 
 from exports import access, history
 from exports.models import Export
@@ -52,9 +53,42 @@ def not_found_as_404[**P, R](view: Callable[P, R]) -> Callable[P, R]:
     return wrapped
 
 
+# Pages counted past the one asked for: "Page 3 of 13" is exact up to there, "of more than 13" beyond.
+PAGES_COUNTED_AHEAD = 10
+
+
+class CappedPaginator(Paginator):
+    """Counts rows only up to `cap` (a COUNT over a LIMIT): at 100,000 exports a full count would cost
+    more than the page itself. `more` says there are rows past the cap; pages stop at it."""
+
+    def __init__(self, object_list, per_page: int, *, cap: int, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = cap
+
+    @cached_property
+    def counted(self) -> int:
+        return self.object_list.order_by().values("pk")[: self.cap + 1].count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self.counted, self.cap)
+
+    @property
+    def more(self) -> bool:
+        return self.counted > self.cap
+
+
+def capped_page(request: HttpRequest, rows: QuerySet, *, per_page: int):
+    """The page asked for (?page=), counting only PAGES_COUNTED_AHEAD pages past it."""
+    asked = request.GET.get("page", "")
+    number = int(asked) if asked.isdigit() and len(asked) < 7 else 1
+    paginator = CappedPaginator(rows, per_page, cap=(number + PAGES_COUNTED_AHEAD) * per_page)
+    return paginator.get_page(number)
+
+
 def export_page(request: HttpRequest, exports: QuerySet[Export], *, per_page: int) -> dict:
     """One decorated page of exports, and the query string its page links keep (filters, no page)."""
-    page = Paginator(exports, per_page).get_page(request.GET.get("page"))
+    page = capped_page(request, exports, per_page=per_page)
     page.object_list = history.decorate(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
