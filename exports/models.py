@@ -302,6 +302,9 @@ class Export(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # QuickSight's own run time of the job (its LastUpdatedTime - CreatedTime at the end): what
+    # exports/estimates.py learns from, free of how late the portal's poll noticed the end.
+    run_seconds = models.FloatField(null=True, blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True)
     # When the worker should next act on it; the reconciler re-enqueues what is overdue.
     next_action_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -317,7 +320,15 @@ class Export(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["aws_account_id", "status", "created_at"], name="export_queue_idx")]
+        indexes = [
+            models.Index(fields=["aws_account_id", "status", "created_at"], name="export_queue_idx"),
+            # exports/estimates.py: the latest run times of one dashboard and formats.
+            models.Index(
+                fields=["dashboard", "formats", "-finished_at"],
+                name="export_run_seconds_idx",
+                condition=models.Q(status="COMPLETED", run_seconds__isnull=False),
+            ),
+        ]
         constraints = [models.UniqueConstraint(fields=["user", "submit_token"], name="export_unique_submit_token")]
 
     def __str__(self) -> str:
