@@ -31,15 +31,13 @@ MODULES = [
     "audit_verify",
     "jobs_throughput",
     "quota_fairness",
+    "polling",
 ]
 
 # Parts of issue #14 that other changes deliver: labelled gaps, never invented numbers.
 PLACEHOLDERS = [
     not_yet_measured("list pages at 100k exports: p50 vs admin changelist", "list pages"),
     not_yet_measured("list pages at 100k exports: requests/s at 20 connections", "list pages"),
-    not_yet_measured("duration-aware polling: QuickSight calls per export", "polling"),
-    not_yet_measured("duration-aware polling: end -> COMPLETED lag p50 / p95", "polling"),
-    not_yet_measured("duration-aware polling: 24-job burst vs two-wave ideal", "polling"),
 ]
 
 

@@ -12,7 +12,7 @@ def test_bench_table_shows_each_figure_beside_its_baseline_and_their_ratio():
 
 def test_bench_table_labels_unmeasured_parts_instead_of_inventing_numbers():
     lines = table([("issue #14", row) for row in PLACEHOLDERS]).splitlines()[2:]
-    assert len(lines) == len(PLACEHOLDERS) == 5
+    assert len(lines) == len(PLACEHOLDERS)
     for line in lines:
         cells = [cell.strip() for cell in line.strip("|").split("|")]
         assert cells[2] == cells[4] == cells[6] == "–"
