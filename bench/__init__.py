@@ -35,11 +35,6 @@ class Row:
         return {**asdict(self), "ratio": self.ratio}
 
 
-def not_yet_measured(name: str, part: str) -> Row:
-    """A labelled placeholder: no number rather than a made-up one."""
-    return Row(name=name, figure=None, unit="", note=f"not yet measured: issue #14 {part}")
-
-
 def runs_note(runs: int) -> str:
     return "1 run" if runs == 1 else f"median of {runs} runs"
 

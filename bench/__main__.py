@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from bench import Row, not_yet_measured
+from bench import Row
 
 MODULES = [
     "render_memory",
@@ -32,13 +32,7 @@ MODULES = [
     "jobs_throughput",
     "quota_fairness",
     "list_pages",
-]
-
-# Parts of issue #14 that other changes deliver: labelled gaps, never invented numbers.
-PLACEHOLDERS = [
-    not_yet_measured("duration-aware polling: QuickSight calls per export", "polling"),
-    not_yet_measured("duration-aware polling: end -> COMPLETED lag p50 / p95", "polling"),
-    not_yet_measured("duration-aware polling: 24-job burst vs two-wave ideal", "polling"),
+    "polling",
 ]
 
 
@@ -109,8 +103,6 @@ def main() -> None:
         if problem:
             rows.append((module, Row("(module)", None, "", note=problem)))
         timings.append(f"{module} {seconds:.0f} s")
-    if not args.only:
-        rows.extend(("issue #14", row) for row in PLACEHOLDERS)
     total = time.monotonic() - began
     print(table(rows))
     print()

@@ -124,7 +124,7 @@ def _measure(args: argparse.Namespace) -> list[Row]:
         from django.contrib.auth import get_user_model
 
         from exports import aws
-        from exports.management.commands.seed_demo import seed_users
+        from exports.management.commands.seed_demo import seed_mappings, seed_users
         from portal.celery import app
         from quicksight_local.server import serve_in_thread
         from tests.services import celery_worker
@@ -133,6 +133,7 @@ def _measure(args: argparse.Namespace) -> list[Row]:
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
         settings.DOWNLOADS_PER_MINUTE = 10**6  # measure the quota's fairness, not the click limit
         seed_users()
+        seed_mappings()  # the RLS tags their exports need (seed_users no longer gives them)
         alice, bob = (get_user_model().objects.get(username=name) for name in ("alice", "bob"))
         app.conf.broker_url = args.redis
         settings.REDIS_URL = args.redis

@@ -21,6 +21,7 @@ from django.db.models import Count, F, Func, IntegerField, OuterRef, Prefetch, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from exports import estimates
 from exports.events import FILE_DOWNLOADED
 from exports.models import AuditEvent, Dashboard, Export, ExportFile, Sheet, Visual
 from exports.results import RequestedFile, SheetPick
@@ -203,14 +204,15 @@ def list_rows(exports: QuerySet[Export]) -> QuerySet[Export]:
 
 
 def decorate(exports: Iterable[Export]) -> list[Export]:
-    """Attach what the row partial shows; no queries (the rows came from list_rows)."""
+    """Attach what the row partial shows; no queries (the rows came from list_rows) but the
+    estimates of unfinished exports (exports/estimates.py)."""
     rows = list(exports)
     for export in rows:
         export.outputs_text = outputs_summary(export.formats.split())
         export.duration = export_duration(export)
         ahead = getattr(export, "queue_ahead", None)
         export.queue_position = ahead + 1 if export.status == Export.Status.PENDING and ahead is not None else None
-    return rows
+    return estimates.attach(rows)
 
 
 def export_duration(export: Export) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,10 +25,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from exports import access, aws, downloads, enqueue, events, notify, quicksight, quota, schedules
+from exports import access, aws, downloads, enqueue, estimates, events, notify, queue, quicksight, quota, schedules
 from exports.models import Export, ExportFile
 from exports.rls import effective_identity, export_blocker
 from exports.snapshot import sent_request
@@ -41,7 +42,10 @@ PARTIAL_SUCCESS = notify.PARTIAL_SUCCESS
 ALL_FILES_FAILED = "AllFilesFailed"
 # Messages may arrive a little before their countdown by another host's clock.
 DUE_TOLERANCE = timedelta(seconds=1)
-QUOTA_JITTER_SECONDS = 0.5
+QUOTA_JITTER_SECONDS = 0.15
+# A Start that finds no token lets the polls waiting for one go first: a poll that sees a job's end
+# frees the slot the next Start needs, so at a wave's end finishing first starts the next wave sooner.
+START_YIELDS_SECONDS = 0.2
 
 
 @dataclass
@@ -69,6 +73,44 @@ def poll_countdown(export: Export, now: datetime | None = None) -> float:
     first, cap = settings.EXPORT_POLL_FIRST_SECONDS, settings.EXPORT_POLL_MAX_SECONDS
     elapsed = ((now or timezone.now()) - (export.submitted_at or export.created_at)).total_seconds()
     return max(first, min(cap, elapsed)) * random.uniform(0.8, 1.0)
+
+
+# The first Describe comes this long after the expected end: QuickSight's job began a little before
+# our Start returned, so by then a job of the expected length has ended.
+AFTER_END_SECONDS = 0.1
+# Polls at the tight step for this many steps past the expected end, then back off to the cap.
+TIGHT_POLLS = 5
+# The tight step grows with the job (a 10-minute job does not need to be seen to the second).
+TIGHT_SHARE = 0.05
+
+
+def around_end(elapsed: float, expected: float) -> float:
+    """Time to the next poll of a job `elapsed` seconds after Start that should take `expected`:
+    just after the expected end (in even steps of at most the cap before it), then every tight step for
+    TIGHT_POLLS steps, then as long as it is overdue, up to the cap. Jittered only after the end:
+    the expected ends of a burst are already spread by their Starts."""
+    cap = settings.EXPORT_POLL_MAX_SECONDS
+    step = min(cap, max(settings.EXPORT_POLL_TIGHT_SECONDS, expected * TIGHT_SHARE))
+    if elapsed < expected:
+        # Evenly spaced, at most the cap apart, so that the last lands just after the expected end.
+        to_end = expected - elapsed + AFTER_END_SECONDS
+        return to_end / math.ceil(to_end / cap)
+    overdue = elapsed - expected
+    if overdue < TIGHT_POLLS * step:
+        return step * random.uniform(0.8, 1.0)
+    return min(cap, max(step, overdue)) * random.uniform(0.8, 1.0)
+
+
+def next_poll_in(export: Export, now: datetime | None = None) -> float:
+    """Around the expected end once the dashboard and formats have finished exports to learn from;
+    the doubling schedule before that (nothing to aim at), or always under EXPORT_POLL_SCHEDULE=doubling."""
+    if settings.EXPORT_POLL_SCHEDULE == "doubling":
+        return poll_countdown(export, now)
+    estimate = estimates.duration(export.dashboard_id, export.formats)
+    if not estimate.learned:
+        return poll_countdown(export, now)
+    elapsed = ((now or timezone.now()) - (export.submitted_at or export.created_at)).total_seconds()
+    return around_end(elapsed, estimate.seconds)
 
 
 def _lease() -> timedelta:
@@ -228,17 +270,8 @@ def queue_advance(account_id: str) -> list[str]:
 
 
 def queue_position(export: Export) -> int | None:
-    """1 for the next export of its account to start; None once it has left the portal's queue.
-
-    The order of queue_advance: every waiting interactive export is ahead of a scheduled one."""
-    if export.status != S.PENDING:
-        return None
-    earlier = Q(created_at__lt=export.created_at) | Q(created_at=export.created_at, pk__lt=export.pk)
-    if export.is_scheduled:
-        ahead = Q(is_scheduled=False) | (Q(is_scheduled=True) & earlier)
-    else:
-        ahead = Q(is_scheduled=False) & earlier
-    return Export.objects.filter(aws_account_id=export.aws_account_id, status=S.PENDING).filter(ahead).count() + 1
+    """1 for the next export of its account to start; None once it has left the portal's queue."""
+    return queue.position(export)
 
 
 # --- worker steps ---
@@ -267,9 +300,9 @@ def _later(export: Export, seconds: float, **fields: Any) -> None:
     )
 
 
-def _retry(export: Export, exc: aws.AwsError, retries: int) -> Next:
+def _retry(export: Export, exc: aws.AwsError, retries: int, *, yield_seconds: float = 0.0) -> Next:
     if isinstance(exc, quota.QuotaWait):
-        countdown = exc.retry_after + random.uniform(0, QUOTA_JITTER_SECONDS)
+        countdown = exc.retry_after + yield_seconds + random.uniform(0, QUOTA_JITTER_SECONDS)
     else:
         countdown = backoff(retries)
         log.warning("export %s: %s from QuickSight, retrying in %.1fs", export.pk, exc.code, countdown)
@@ -326,7 +359,7 @@ def export_submit(*, export_id, retries: int = 0) -> Next:
         started = quicksight.start_snapshot(export)
     except aws.AwsError as exc:
         if exc.retryable:
-            retry = _retry(export, exc, retries)
+            retry = _retry(export, exc, retries, yield_seconds=START_YIELDS_SECONDS)
             retry.start = nxt.start
             return retry
         else:
@@ -335,7 +368,8 @@ def export_submit(*, export_id, retries: int = 0) -> Next:
             return nxt
 
     now = timezone.now()
-    countdown = settings.EXPORT_POLL_FIRST_SECONDS * random.uniform(0.8, 1.0)
+    export.submitted_at = now
+    countdown = next_poll_in(export, now)
     _transition(
         export,
         S.QUEUED,
@@ -367,7 +401,7 @@ def export_poll(*, export_id, retries: int = 0) -> Next:
                 return _progress(export, job)
             # Kept first, so that a retry after a throttled Result call needs only that call.
             Export.objects.filter(pk=export.pk, status=export.status, attempts=export.attempts).update(
-                aws_job_status=job_status, job_arn=export.job_arn or job.arn
+                aws_job_status=job_status, job_arn=export.job_arn or job.arn, run_seconds=job.run_seconds
             )
         operation = "DescribeDashboardSnapshotJobResult"
         outcome = quicksight.job_outcome(export)
@@ -415,7 +449,7 @@ def _poll_again_after_not_found(export: Export) -> Next:
 
 
 def _progress(export: Export, job: quicksight.JobStatus) -> Next:
-    countdown = poll_countdown(export)
+    countdown = next_poll_in(export)
     due = timezone.now() + timedelta(seconds=countdown)
     fields = {"aws_job_status": job.status, "job_arn": export.job_arn or job.arn}
     if job.status == S.RUNNING and export.status == S.QUEUED:

@@ -351,6 +351,9 @@ class Export(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # QuickSight's own run time of the job (its LastUpdatedTime - CreatedTime at the end): what
+    # exports/estimates.py learns from, free of how late the portal's poll noticed the end.
+    run_seconds = models.FloatField(null=True, blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True)
     # When the worker should next act on it; the reconciler re-enqueues what is overdue.
     next_action_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -390,6 +393,12 @@ class Export(models.Model):
                 models.Index(fields=[*lead, "-created_at", "-id"], condition=Q(formats__contains=fmt), name=name)
                 for fmt in FORMAT_WORDS
                 for lead, name in (([], f"export_{fmt.lower()}_idx"), (["user"], f"export_user_{fmt.lower()}_idx"))
+            ),
+            # exports/estimates.py: the latest run times of one dashboard and formats.
+            models.Index(
+                fields=["dashboard", "formats", "-finished_at"],
+                name="export_run_seconds_idx",
+                condition=models.Q(status="COMPLETED", run_seconds__isnull=False),
             ),
             # Every page asks for the user's unseen ends: a small partial index keeps it one cheap lookup.
             models.Index(fields=["user"], condition=Q(end_notice__gt=0), name="export_unseen_end_idx"),

@@ -52,6 +52,8 @@ class JobStatus:
     status: str  # QUEUED, RUNNING, COMPLETED or FAILED
     arn: str
     request_id: str
+    # QuickSight's run time by its own clock (LastUpdatedTime - CreatedTime), once the job has ended.
+    run_seconds: float | None = None
 
     @property
     def ended(self) -> bool:
@@ -169,7 +171,9 @@ def job_status(export: Export) -> JobStatus:
         if exc.code == "ResourceNotFoundException":
             raise JobNotFound(exc.code, exc.message, exc.request_id, exc.http_status) from exc
         raise
-    return JobStatus(answer["JobStatus"], answer.get("Arn", ""), answer.get("RequestId", ""))
+    status, created, updated = answer["JobStatus"], answer.get("CreatedTime"), answer.get("LastUpdatedTime")
+    run_seconds = max(0.0, (updated - created).total_seconds()) if status in ENDED and created and updated else None
+    return JobStatus(status, answer.get("Arn", ""), answer.get("RequestId", ""), run_seconds)
 
 
 def job_outcome(export: Export, *, who: str | None = None, max_wait: float = 0.0) -> JobOutcome:

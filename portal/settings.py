@@ -343,6 +343,17 @@ EXPORT_DEADLINE = timedelta(seconds=env_int("EXPORT_DEADLINE_SECONDS", 7200, min
 # Job lifecycle (exports/jobs.py): polls 2 s after Start, doubling to a 30 s cap; Celery retries alike.
 EXPORT_POLL_FIRST_SECONDS = env_float("EXPORT_POLL_FIRST_SECONDS", 2, minimum=0.05)
 EXPORT_POLL_MAX_SECONDS = env_float("EXPORT_POLL_MAX_SECONDS", 30, minimum=0.05)
+# Once the dashboard and formats have finished exports, the first poll comes just after the expected
+# end (exports/estimates.py), then polls every EXPORT_POLL_TIGHT_SECONDS for a few, then back off.
+# "doubling" keeps the 2, 4, 8, 16, 30 s schedule everywhere (the benchmark's baseline).
+EXPORT_POLL_SCHEDULE = env_str("EXPORT_POLL_SCHEDULE", "estimate")
+if EXPORT_POLL_SCHEDULE not in ("estimate", "doubling"):
+    raise ImproperlyConfigured(f"EXPORT_POLL_SCHEDULE={EXPORT_POLL_SCHEDULE!r} is not one of estimate, doubling")
+EXPORT_POLL_TIGHT_SECONDS = env_float("EXPORT_POLL_TIGHT_SECONDS", 1, minimum=0.05)
+# What an export is expected to take before its dashboard and formats have finished ones to learn from.
+EXPORT_ESTIMATE_DEFAULT_SECONDS = env_float("EXPORT_ESTIMATE_DEFAULT_SECONDS", 60, minimum=1)
+# How many of the latest finished exports of the same dashboard and formats the estimate reads.
+EXPORT_ESTIMATE_SAMPLES = env_int("EXPORT_ESTIMATE_SAMPLES", 20, minimum=1)
 # How long one worker step may hold an export before it is presumed dead (2 calls, botocore's retries).
 EXPORT_STEP_LEASE_SECONDS = env_float(
     "EXPORT_STEP_LEASE_SECONDS", 2 * AWS_MAX_ATTEMPTS * (AWS_CONNECT_TIMEOUT + AWS_READ_TIMEOUT) + 10, minimum=1

@@ -158,3 +158,10 @@ def test_quicksight_local_is_mounted_only_when_the_portal_uses_it(endpoint, moun
     script = "from django.urls import resolve; resolve('/quicksight-local/health'); print('mounted')"
     result = run_manage("shell", "-c", script, env=env)
     assert ("mounted" in result.stdout) is mounted, result.stderr[-500:]
+
+
+def test_an_unknown_poll_schedule_is_refused_by_name():
+    result = run_manage("check", env={"DEBUG": "true", "EXPORT_POLL_SCHEDULE": "often"})
+    assert result.returncode != 0
+    assert "EXPORT_POLL_SCHEDULE='often' is not one of estimate, doubling" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -111,7 +111,12 @@ class ExportOut(Schema):
     created_at: datetime
     submitted_at: datetime | None = None
     finished_at: datetime | None = None
-    estimated_finish_at: datetime | None = Field(None, description="Not estimated yet: always null for now")
+    estimated_finish_at: datetime | None = Field(
+        None, description="When an export holding a running slot should end (learned from finished exports)"
+    )
+    estimated_start_at: datetime | None = Field(
+        None, description="When a waiting export should get a running slot (with queue_position)"
+    )
     deadline_at: datetime | None = None
     error_code: str | None = None
     error_message: str | None = None

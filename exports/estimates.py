@@ -1,0 +1,133 @@
+"""How long an export should take, learned from the finished exports of the same dashboard and formats.
+
+One figure per (dashboard, formats): the upper quartile of QuickSight's own run times (Start to the
+job's end as QuickSight reports it) of the latest EXPORT_ESTIMATE_SAMPLES completed exports; before
+there are any, EXPORT_ESTIMATE_DEFAULT_SECONDS. The upper quartile rather than the median so that
+most jobs have ended by the poll at the expected end, and people are told a time they can trust.
+Cheap: one indexed query (export_run_seconds_idx) of at most that many rows; no cache to go stale.
+
+The lifecycle polls around the expected end (exports/jobs.py); the pages and the API show the
+expected finish of a running export and the expected start of a waiting one (`attach`).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.utils import timezone
+
+from exports import queue
+from exports.models import Export
+
+S = Export.Status
+# Beyond this many exports waiting no start time is guessed (the pages still say the position).
+MAX_AHEAD = 200
+
+
+@dataclass(frozen=True)
+class Estimate:
+    seconds: float
+    samples: int  # completed exports it learned from; 0: the default
+
+    @property
+    def learned(self) -> bool:
+        return self.samples > 0
+
+
+def upper_quartile(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.75 * len(ordered)) - 1)]
+
+
+def duration(dashboard_id: int, formats: str) -> Estimate:
+    """The expected QuickSight run time of an export of this dashboard with these formats."""
+    runs = list(
+        Export.objects.filter(dashboard_id=dashboard_id, formats=formats, status=S.COMPLETED, run_seconds__isnull=False)
+        .order_by("-finished_at")
+        .values_list("run_seconds", flat=True)[: settings.EXPORT_ESTIMATE_SAMPLES]
+    )
+    if not runs:
+        return Estimate(settings.EXPORT_ESTIMATE_DEFAULT_SECONDS, 0)
+    return Estimate(upper_quartile(runs), len(runs))
+
+
+class _Durations(dict):
+    """Estimates of one page or one queue walk, one query per (dashboard, formats)."""
+
+    def of(self, export: Export) -> float:
+        key = (export.dashboard_id, export.formats)
+        if key not in self:
+            self[key] = duration(*key).seconds
+        return self[key]
+
+
+def finish_at(export: Export, durations: _Durations | None = None, now: datetime | None = None) -> datetime | None:
+    """When an export holding a running slot should end; None for the others."""
+    if export.status not in Export.IN_FLIGHT:
+        return None
+    seconds = (durations if durations is not None else _Durations()).of(export)
+    return (export.submitted_at or now or timezone.now()) + timedelta(seconds=seconds)
+
+
+def queue_starts(account_id: str, durations: _Durations, now: datetime) -> dict[Any, datetime]:
+    """When each waiting export of the account should get a running slot (pk -> time): the slots
+    free up as the running exports end, and each waiting export in turn takes the first free one
+    for its own expected run. One query, and one per (dashboard, formats); the share of slots
+    scheduled exports may hold is left out (a guess, not a promise)."""
+    limit = settings.SNAPSHOT_MAX_RUNNING_JOBS_PER_ACCOUNT
+    waiting = ExpressionWrapper(Q(status=S.PENDING), output_field=BooleanField())
+    rows = list(
+        Export.objects.filter(aws_account_id=account_id, status__in=Export.IN_FLIGHT | {S.PENDING})
+        .order_by(waiting, *queue.ORDER)  # the running ones first, then the queue in its order
+        .only("pk", "dashboard_id", "formats", "status", "submitted_at")[: MAX_AHEAD + limit]
+    )
+    slots = [max(now, finish_at(export, durations, now)) for export in rows if export.status != S.PENDING]
+    slots += [now] * max(0, limit - len(slots))
+    heapq.heapify(slots)
+    starts = {}
+    for export in rows:
+        if export.status == S.PENDING:
+            starts[export.pk] = free = heapq.heappop(slots)
+            heapq.heappush(slots, free + timedelta(seconds=durations.of(export)))
+    return starts
+
+
+def left_in_words(seconds: float) -> str:
+    if seconds < 60:
+        return f"about {max(5, round(seconds / 5) * 5)} s"
+    if seconds < 3600:
+        return f"about {round(seconds / 60)} min"
+    return f"about {seconds / 3600:.1f} h".replace(".0 h", " h")
+
+
+def attach(exports: list[Export], now: datetime | None = None) -> list[Export]:
+    """Set estimated_finish_at, estimated_start_at and estimate_text on each export, as pages and the
+    API show them: "about 40 s left" / "taking longer than usual" / "starts in about 2 min"."""
+    now = now or timezone.now()
+    durations = _Durations()
+    starts: dict[str, dict] = {}
+    for export in exports:
+        export.estimated_finish_at = finish_at(export, durations, now)
+        export.estimated_start_at = None
+        if export.status == S.PENDING:
+            if export.aws_account_id not in starts:
+                starts[export.aws_account_id] = queue_starts(export.aws_account_id, durations, now)
+            export.estimated_start_at = starts[export.aws_account_id].get(export.pk)
+        export.estimate_text = _text(export, now)
+    return exports
+
+
+def _text(export: Any, now: datetime) -> str:
+    if export.estimated_finish_at is not None:
+        left = (export.estimated_finish_at - now).total_seconds()
+        return f"{left_in_words(left)} left" if left > 0 else "taking longer than usual"
+    if export.estimated_start_at is not None:
+        wait = (export.estimated_start_at - now).total_seconds()
+        return f"starts in {left_in_words(wait)}" if wait > 0 else "starts as soon as a slot frees"
+    return ""
