@@ -125,7 +125,9 @@ def test_schedule_export_prints_every_problem_one_a_line_and_exits_2(spec_file, 
 
 
 @pytest.mark.django_db
-def test_run_due_schedules_prints_the_runs_and_exports_and_a_second_call_makes_nothing(spec_file):
+def test_run_due_schedules_prints_the_runs_and_exports_and_a_second_call_makes_nothing(spec_file, time_machine):
+    # Made the week before: a schedule's first run is the next one after its creation.
+    time_machine.move_to("2026-11-25T12:00:00+00:00")
     run(
         "schedule_export",
         "--user",
