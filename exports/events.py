@@ -72,6 +72,7 @@ WORDS = {
     EXPORT_MOVED[S.QUEUED]: "QuickSight queued the snapshot job",
     EXPORT_MOVED[S.RUNNING]: "QuickSight started making the files",
     EXPORT_MOVED[S.COMPLETED]: "Export completed",
+    EXPORT_MOVED[S.COMPLETED_WITH_ERRORS]: "Export completed with errors: some files failed",
     EXPORT_MOVED[S.FAILED]: "Export failed",
     EXPORT_MOVED[S.TIMED_OUT]: "Export timed out",
     EXPORT_MOVED[S.CANCELLED]: "Export cancelled",
