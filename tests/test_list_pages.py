@@ -3,6 +3,8 @@ auditor's search that finds RLS tag values (issue #15) without putting them in a
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -210,7 +212,10 @@ def test_the_format_filter_uses_its_partial_index(alice, fmt):
             off=("seqscan", "bitmapscan", "sort", "incremental_sort"),
         )
         transaction.set_rollback(True)
-    assert f"export_user_{fmt.lower()}_idx" in plan and "Seq Scan on exports_export" not in plan, plan
+    # Either of the format's partial indexes (with or without the user first) walks only that format's
+    # rows; which one the planner prefers depends on the table's statistics at the time.
+    uses_format_index = re.search(rf"export_(user_)?{fmt.lower()}_idx", plan)
+    assert uses_format_index and "Seq Scan on exports_export" not in plan, plan
 
 
 @postgres_only
