@@ -13,8 +13,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.db import connection
+from django.utils.html import escape
 
-from exports import jobs, recurrence, schedules
+from exports import events, jobs, recurrence, schedules
 from exports.models import AuditEvent, Export, ExportFile, Grant, Schedule, ScheduleRun, Visual
 from exports.schedules import ScheduleInvalid
 from tests.factories import make_sales_catalog
@@ -510,7 +511,9 @@ def test_auditors_see_schedule_changes_and_runs_in_the_audit_log(client, sales, 
     page = client.get("/audit/events/").content.decode()
 
     for action in ("schedule.created", "schedule.run_started", "schedule.run_made"):
-        assert f"<td>{action}</td>" in page
+        assert (
+            f"<td>{escape(events.words(action))}" in page and f"<code>{action}</code>" in page
+        )  # words, then the name
 
 
 @pytest.mark.django_db
