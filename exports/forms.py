@@ -540,8 +540,8 @@ class HistoryFilter(forms.Form):
         max_length=200,
         help_text="Job id, request id, ARN, error, dashboard, user, RLS tag value",
         error_messages={
-            "min_length": "Search: give at least %(limit_value)d characters (this has %(show_value)d).",
-            "max_length": "Search: give at most %(limit_value)d characters (this has %(show_value)d).",
+            "min_length": "Give at least %(limit_value)d characters (this has %(show_value)d).",
+            "max_length": "Give at most %(limit_value)d characters (this has %(show_value)d).",
         },
     )
 

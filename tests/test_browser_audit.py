@@ -54,5 +54,5 @@ def test_each_history_filter_label_stays_above_its_own_input_at_1280_px(demo_use
         # Directly above its input, never the end of one line with its input starting the next.
         assert abs(box["x"] - field_box["x"]) < 2, label.inner_text()
         assert 0 <= field_box["y"] - (box["y"] + box["height"]) < 8, label.inner_text()
-    expect(page.locator("form.filters .errorlist")).to_have_text("Search: give at least 3 characters (this has 1).")
+    expect(page.locator("form.filters .errorlist")).to_have_text("Give at least 3 characters (this has 1).")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
