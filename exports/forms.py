@@ -539,6 +539,10 @@ class HistoryFilter(forms.Form):
         min_length=SEARCH_MIN_LENGTH,
         max_length=200,
         help_text="Job id, request id, ARN, error, dashboard, user, RLS tag value",
+        error_messages={
+            "min_length": "Give at least %(limit_value)d characters (this has %(show_value)d).",
+            "max_length": "Give at most %(limit_value)d characters (this has %(show_value)d).",
+        },
     )
 
     def clean(self):

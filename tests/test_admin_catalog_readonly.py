@@ -96,6 +96,8 @@ def test_sync_now_adds_the_dashboards_new_in_quicksight(admin_client, qs_local, 
     assert not Dashboard.objects.exists()
     asks = admin_client.get("/admin/exports/dashboard/sync-now/").content.decode()
     assert f"{qs_local.account_id}/us-east-1" in asks
+    # The trail in the admin's own list (Django 6 styles only ol.breadcrumbs: a div showed bare links).
+    assert '<ol class="breadcrumbs">' in asks and '<li aria-current="page">Sync now</li>' in asks
 
     response = admin_client.post("/admin/exports/dashboard/sync-now/", {"sync": "Sync now"}, follow=True)
 

@@ -249,6 +249,17 @@ def test_cancel_withdraws_a_waiting_export_once(alice, sales):
     assert client.post(f"/api/v1/exports/{created['id']}/cancel").status_code == 409
 
 
+def test_the_timeline_gives_each_action_in_words_beside_its_stable_name(alice, sales):
+    client = bearer(alice)
+    created = client.post("/api/v1/exports", CSV_SPEC, content_type="application/json").json()
+    client.post(f"/api/v1/exports/{created['id']}/cancel")
+    timeline = client.get(f"/api/v1/exports/{created['id']}").json()["timeline"]
+    assert [(e["action"], e["words"]) for e in timeline] == [
+        ("export.requested", "Started an export"),
+        ("export.cancelled", "Export cancelled"),
+    ]
+
+
 def test_dashboards_lists_granted_ones_with_visuals_and_the_rls_verdict(alice, carol, sales):
     (dashboard,) = bearer(alice).get("/api/v1/dashboards").json()
     assert dashboard["id"] == "sales" and dashboard["can_export"] is True

@@ -39,3 +39,20 @@ def test_auditor_reads_downloads_in_words_and_the_data_wraps(demo_users, login, 
 
     page.goto(f"{live_server.url}/audit/")
     expect(page.locator(f"#history-{export.pk} td.downloads")).to_contain_text("File 2 (CSV)")
+
+
+def test_each_history_filter_label_stays_above_its_own_input_at_1280_px(demo_users, login, live_server):
+    page = login("audra")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/audit/?q=%25")  # one character: the search's error shows beside its field
+
+    labels = page.locator("form.filters label")
+    assert labels.count() == 7
+    for label in labels.all():
+        field = page.locator(f"#{label.get_attribute('for')}")
+        box, field_box = label.bounding_box(), field.bounding_box()
+        # Directly above its input, never the end of one line with its input starting the next.
+        assert abs(box["x"] - field_box["x"]) < 2, label.inner_text()
+        assert 0 <= field_box["y"] - (box["y"] + box["height"]) < 8, label.inner_text()
+    expect(page.locator("form.filters .errorlist")).to_have_text("Give at least 3 characters (this has 1).")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280

@@ -108,6 +108,15 @@ def test_history_download_with_a_refused_filter_is_not_the_whole_history(client,
     assert counts() == before
 
 
+def test_a_history_search_too_short_or_too_long_is_a_400_naming_the_field_once(client, demo_users):
+    client.force_login(demo_users["audra"])
+    cases = (("%", "at least 3 characters (this has 1)"), ("é" * 1000, "at most 200 characters (this has 1000)"))
+    for q, words in cases:
+        response = client.get(AUDIT_CSV, {"q": q})
+        assert response.status_code == 400
+        assert body(response).splitlines() == [f"q: Give {words}."]
+
+
 def test_history_filters_at_the_edges_of_the_calendar_still_work(client, demo_users):
     export = make_export(demo_users["alice"], make_dashboard())
     client.force_login(demo_users["audra"])

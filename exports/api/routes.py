@@ -19,7 +19,7 @@ from ninja import NinjaAPI, Query, Router, Status
 from ninja.errors import HttpError, ValidationError
 from ninja.parser import Parser
 
-from exports import access, catalog, history, jobs, recurrence, schedules, services
+from exports import access, catalog, events, history, jobs, recurrence, schedules, services
 from exports.api.auth import TokenAuth, scope
 from exports.api.problems import ApiProblem, FieldProblem, from_validation, invalid, problem_response, text_problems
 from exports.api.schemas import (
@@ -282,8 +282,8 @@ def _file_out(export_file: ExportFile, name: str) -> dict[str, Any]:
 def export_detail(request, export_id: uuid.UUID):
     """Status, queue position, files and the timeline of one of your exports."""
     export = _one(request.auth.user, export_id)
-    events = export.events.order_by("seq").values_list("action", "created_at", "actor_username")
-    timeline = [{"action": action, "at": at, "actor": actor} for action, at, actor in events]
+    rows = export.events.order_by("seq").values_list("action", "created_at", "actor_username")
+    timeline = [{"action": a, "words": events.words(a), "at": at, "actor": actor} for a, at, actor in rows]
     return {**_export_out(export), "timeline": timeline}
 
 

@@ -96,7 +96,8 @@ class FileOut(Schema):
 
 
 class EventOut(Schema):
-    action: str
+    action: str = Field(description="The action's name, for programs (stable).")
+    words: str = Field(description="The action in words, as the export's page shows it.")
     at: datetime
     actor: str
 

@@ -44,9 +44,10 @@ def viewer_zone(request) -> ZoneInfo:
 
 
 def when_words(moment: datetime, zone: ZoneInfo | None = None) -> str:
-    """'Monday 30 November 2026, 07:00' in the zone given (else the moment's own)."""
+    """'Monday 30 November 2026, 07:00 CET' in the zone given (else the moment's own), with the
+    zone's abbreviation as every other page shows times."""
     local = moment.astimezone(zone) if zone else moment
-    return f"{local:%A} {local.day} {local:%B %Y, %H:%M}"
+    return f"{local:%A} {local.day} {local:%B %Y, %H:%M %Z}"
 
 
 # --- My schedules ---
@@ -76,7 +77,7 @@ def schedule_list(request):
     return render(
         request,
         "exports/schedule_list.html",
-        {"schedules": rows, "received": received, "zone": zone.key},
+        {"schedules": rows, "received": received},
     )
 
 
@@ -115,7 +116,6 @@ def schedule_detail(request, schedule_id: int):
         "exports/schedule_detail.html",
         {
             "schedule": schedule,
-            "zone": zone.key,
             "runs": runs,
             "upcoming": [when_words(w) for w in schedules.upcoming(schedule)],
             "people": schedules.recipients(schedule),
@@ -287,7 +287,8 @@ def _form_context(request, *, form: forms.ScheduleForm, spec: dict, schedule: Sc
             delivery=form.delivery,
             schedule=schedule,
         )
-    upcoming = [when_words(w) for w in recurrence.next_runs(rec, datetime.now(rec.zone))] if rec is not None else []
+    runs = recurrence.next_runs(rec, datetime.now(rec.zone)) if rec is not None else []
+    upcoming = [(when, when_words(when)) for when in runs]
     dashboard = schedule.dashboard if schedule else access.get_dashboard_for_user(request.user, spec["dashboard"])
     return {
         "form": form,
