@@ -52,8 +52,11 @@ def subject(file_format: str, sheets: Sequence[str], visuals: Sequence[str]) -> 
 
 
 def file_name(*, dashboard: str, subject: str, at: datetime, extension: str, part: int = 0, parts: int = 1) -> str:
-    """`Dashboard - Subject - 2026-12-03 1541.ext`, `(part 2 of 3)` for one object of several."""
-    tail = f" - {at:%Y-%m-%d %H%M}" + (f" (part {part + 1} of {parts})" if parts > 1 else "") + f".{extension}"
+    """`Dashboard - Subject - 2026-12-03 1541 UTC.ext`, `(part 2 of 3)` for one object of several.
+
+    The zone rides along (as the pages show it): a file saved today is read next week, elsewhere."""
+    zone = f" {at.tzname()}" if at.tzname() else ""
+    tail = f" - {at:%Y-%m-%d %H%M}{zone}" + (f" (part {part + 1} of {parts})" if parts > 1 else "") + f".{extension}"
     budget = MAX_BYTES - len(tail.encode())
     head = _fit(clean(dashboard), budget // 2 if subject else budget) or "Export"
     what = _fit(clean(subject), budget - len(head.encode()) - 3)

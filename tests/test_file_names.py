@@ -29,7 +29,7 @@ from tests import history_factory, jobs_support
 
 AT = datetime(2026, 12, 3, 15, 41, tzinfo=UTC)
 BUCKET = "portal-results"
-STAMP = r"\d{4}-\d\d-\d\d \d{4}"
+STAMP = r"\d{4}-\d\d-\d\d \d{4} UTC"
 
 
 def received_name(disposition: str) -> str:
@@ -46,20 +46,20 @@ def downloads_audited() -> list[AuditEvent]:
 
 def test_a_name_says_dashboard_sheet_and_time():
     name = file_name(dashboard="Sales Overview", subject="Summary", at=AT, extension="pdf")
-    assert name == "Sales Overview - Summary - 2026-12-03 1541.pdf"
+    assert name == "Sales Overview - Summary - 2026-12-03 1541 UTC.pdf"
 
 
 def test_one_object_of_several_says_which_part():
     name = file_name(dashboard="Sales", subject="Orders", at=AT, extension="csv", part=1, parts=3)
-    assert name == "Sales - Orders - 2026-12-03 1541 (part 2 of 3).csv"
+    assert name == "Sales - Orders - 2026-12-03 1541 UTC (part 2 of 3).csv"
 
 
 def test_two_files_of_one_visual_do_not_share_a_name():
     name = file_name(dashboard="Sales", subject="Orders", at=AT, extension="csv")
     assert unique([name, name, name.upper()]) == [
         name,
-        "Sales - Orders - 2026-12-03 1541 (2).csv",
-        "SALES - ORDERS - 2026-12-03 1541 (3).CSV",  # Windows and macOS ignore case
+        "Sales - Orders - 2026-12-03 1541 UTC (2).csv",
+        "SALES - ORDERS - 2026-12-03 1541 UTC (3).CSV",  # Windows and macOS ignore case
     ]
 
 
@@ -86,17 +86,17 @@ def test_hostile_titles_give_safe_names(title):
     assert not set(name) & set('/\\:*?"<>|')
     assert not any(unicodedata.category(c).startswith("C") for c in name)
     assert ".." not in name and not name.startswith(".") and name == name.strip()
-    assert name.endswith(" - 2026-12-03 1541.xlsx") and clean(name) == name
+    assert name.endswith(" - 2026-12-03 1541 UTC.xlsx") and clean(name) == name
     disposition = content_disposition(name)
     assert disposition.isascii() and "\n" not in disposition and received_name(disposition) == name
 
 
 def test_unicode_stays_readable_with_an_ascii_fallback():
     name = file_name(dashboard="Umsätze", subject="Übersicht", at=AT, extension="pdf")
-    assert name == "Umsätze - Übersicht - 2026-12-03 1541.pdf"
+    assert name == "Umsätze - Übersicht - 2026-12-03 1541 UTC.pdf"
     assert content_disposition(name) == (
-        'attachment; filename="Umsatze - Ubersicht - 2026-12-03 1541.pdf"; '
-        "filename*=UTF-8''Ums%C3%A4tze%20-%20%C3%9Cbersicht%20-%202026-12-03%201541.pdf"
+        'attachment; filename="Umsatze - Ubersicht - 2026-12-03 1541 UTC.pdf"; '
+        "filename*=UTF-8''Ums%C3%A4tze%20-%20%C3%9Cbersicht%20-%202026-12-03%201541%20UTC.pdf"
     )
 
 

@@ -80,7 +80,7 @@ def test_csv_holds_exactly_the_rls_and_parameter_filtered_rows(client, qs_local)
     assert status == 200
     assert headers["Cache-Control"] == "no-store"
     name = unquote(urlsplit(groups[0]["S3Results"][0]["S3Uri"]).path.rpartition("/")[2])
-    assert re.fullmatch(r"Sales overview - Order lines - \d{4}-\d\d-\d\d \d{4}\.csv", name)
+    assert re.fullmatch(r"Sales overview - Order lines - \d{4}-\d\d-\d\d \d{4} UTC\.csv", name)
     assert headers["Content-Disposition"] == content_disposition(name)
     assert 0 < len(rows) - 1 == truth
     assert len(rows) - 1 < count_rows("sales_orders", {"region": "EMEA"})
@@ -182,7 +182,7 @@ def test_s3_destination_objects_land_in_the_bucket(client, qs_local, moto_bucket
     keys = sorted(o["Key"] for o in moto_bucket.list_objects_v2(Bucket=BUCKET)["Contents"])
     body = moto_bucket.get_object(Bucket=BUCKET, Key=uris[0].removeprefix(f"s3://{BUCKET}/"))["Body"].read()
 
-    stamp = datetime.fromtimestamp(qs_local.job(DASHBOARD, "job-1").created_at, UTC).strftime("%Y-%m-%d %H%M")
+    stamp = datetime.fromtimestamp(qs_local.job(DASHBOARD, "job-1").created_at, UTC).strftime("%Y-%m-%d %H%M UTC")
     assert uris == [
         f"s3://{BUCKET}/portal/exports/job-1/Sales overview - Products - {stamp}.csv",
         f"s3://{BUCKET}/portal/exports/job-1/Sales overview - Revenue by country - {stamp}.csv",

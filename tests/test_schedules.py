@@ -492,7 +492,7 @@ def test_attach_delivery_attaches_the_files_when_they_fit_and_says_so_when_not(s
 
     fits = run_and_complete(MONDAY_7_PARIS)
     ((name, content, mimetype),) = fits.attachments
-    assert re.fullmatch(r"Sales overview - [^/]+ - \d{4}-\d\d-\d\d \d{4}\.csv", name) and mimetype == "text/csv"
+    assert re.fullmatch(r"Sales overview - [^/]+ - \d{4}-\d\d-\d\d \d{4} UTC\.csv", name) and mimetype == "text/csv"
     assert (content.encode() if isinstance(content, str) else content) == b"Region,Revenue\nEMEA,12\n"
     assert "The files are attached." in fits.body
 
