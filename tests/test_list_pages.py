@@ -257,3 +257,15 @@ def test_the_filter_forms_quick_widgets_write_djangos_own_markup(alice, data):
             widget = field.field.widget
             widget.__class__ = next(c for c in type(widget).__mro__ if c.__module__ == django_forms.widgets.__name__)
             assert quick == str(field), field.name
+
+
+def test_row_addresses_are_the_ones_reverse_gives(alice):
+    export = make_export(alice, make_dashboard(dashboard_id="sales/EU & more"))
+    assert export.detail_url == reverse("exports:detail", args=[export.pk])
+    assert export.row_url == reverse("exports:row", args=[export.pk])
+    assert export.cancel_url == reverse("exports:cancel", args=[export.pk])
+    assert export.rerun_url == f"{reverse('exports:new')}?dashboard=sales/EU%20%26%20more&rerun={export.pk}"
+    whole = ExportFile(export=export, index=3, format="CSV")
+    part = ExportFile(export=export, index=12, part=7, parts=9, format="CSV")
+    assert whole.download_url == reverse("exports:download", args=[export.pk, 3])
+    assert part.download_url == reverse("exports:download_part", args=[export.pk, 12, 7])
