@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.list_pages [--quick] [--plans] [--keep]
 
-Seeds a PostgreSQL database of its own, `bench_lists` (dropped and made again each run) on the
+Seeds a PostgreSQL database of its own, `bench_lists` or BENCH_LISTS_DATABASE (dropped and made again each run) on the
 server of BENCH_DATABASE_URL or 127.0.0.1:5432: 100,000 exports (50,000 of them alice's), 200,000
 files, 500,000 audit events (lifecycle actions, the request with its RLS tags, downloads; the hash
 chain is not computed), by COPY. Then gunicorn with 2 workers and production settings (DEBUG off)
@@ -34,7 +34,8 @@ from pathlib import Path
 from bench import Row
 
 ROOT = Path(__file__).resolve().parent.parent
-DATABASE = "bench_lists"
+# BENCH_LISTS_DATABASE lets parallel runs on one server keep apart.
+DATABASE = os.environ.get("BENCH_LISTS_DATABASE") or "bench_lists"
 PASSWORD = "bench-lists-pw"
 ACCOUNT = "111122223333"
 # File groups of the exports; PDF is rare (2%), so its filter shows what a rare format costs.
@@ -155,12 +156,15 @@ def _seed(exports: int) -> dict:
                 "error_code": "InvalidParameterValueException" if failed else "",
                 "error_message": "QuickSight refused a parameter of this export." if failed else "",
                 "error_detail": "An error occurred (InvalidParameterValueException)" if failed else "",
+                "error_request_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)) if failed else "",
                 "created_at": created,
                 "submitted_at": created + timedelta(seconds=1),
                 "finished_at": created + timedelta(seconds=25) if terminal else None,
                 "deadline_at": created + timedelta(hours=2),
                 "next_action_at": None if terminal else now,
                 "attempts": 1,
+                "run_seconds": 24.0 if status == "COMPLETED" else None,
+                "end_notice": 0,  # Export.EndNotice.NONE: alice has looked at her exports
                 "schedule_run_id": None,
                 "is_scheduled": i % 10 == 0,
                 "submit_token": None,
@@ -170,7 +174,9 @@ def _seed(exports: int) -> dict:
         parts = [(0, 0, 2), (0, 1, 2)] if len(formats) == 1 else [(0, 0, 1), (1, 0, 1)]
         for index, part, count in parts:
             uri = f"s3://bench/{job_id}/{index}-{part}"
-            file_rows.append((pk, index, part, count, formats[index], '["s1"]', "[]", uri, "", "", 1234, "", ""))
+            name = f"{dashboard.dashboard_id}-{index + 1}-{part + 1}.{formats[index].lower()}"
+            row = (pk, index, part, count, formats[index], '["s1"]', "[]", uri, "", "", name, 1234, "", "")
+            file_rows.append(row)
         actions = ["export.requested", "export.submitting", "export.started", f"export.{status.lower()}"]
         actions.append("export.file_downloaded")
         for n, action in enumerate(actions):
@@ -188,7 +194,7 @@ def _seed(exports: int) -> dict:
     export_columns = [field.column for field in Export._meta.concrete_fields]
     assert set(export_columns) == set(export_rows[0]), set(export_columns) ^ set(export_rows[0])
     file_columns = ["export_id", "index", "part", "parts", "format", "sheet_ids", "visual_ids", "s3_uri"]
-    file_columns += ["error_code", "error_message", "size_bytes", "sha256", "archived_file"]
+    file_columns += ["error_code", "error_message", "name", "size_bytes", "sha256", "archived_file"]
     event_columns = ["seq", "created_at", "actor_id", "actor_username", "action", "export_id", "object_type"]
     event_columns += ["object_id", "data", "ip_address", "prev_hash", "hash", "key_id"]
     with connection.cursor() as cursor:

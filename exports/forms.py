@@ -7,6 +7,7 @@ always rebuilt on the server by exports.snapshot.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass, field, replace
@@ -15,6 +16,8 @@ from datetime import date, datetime, timedelta
 from django import forms
 from django.db.models import Exists, OuterRef
 from django.http import QueryDict
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from exports.history import SEARCH_MIN_LENGTH
 from exports.models import Dashboard, Export, ExportFile
@@ -500,16 +503,78 @@ class SchedulePageProblem:
 # --- filters of My exports and the history (the selectors: exports.history.apply_filters) ---
 
 
+def _attrs(attrs: dict) -> SafeString:
+    """Django's widgets/attrs.html: ` name="value"`, a bare ` name` for True, nothing for False."""
+    return format_html_join(
+        "", " {}{}", ((k, "" if v is True else format_html('="{}"', v)) for k, v in attrs.items() if v is not False)
+    )
+
+
+class QuickSelect(forms.Select):
+    """Django's select markup, byte for byte (tests/test_list_pages.py compares), built without its
+    templates: they render an include per option, and the filter forms show about 40 options."""
+
+    def _render(self, template_name, context, renderer=None):
+        widget = context["widget"]
+        options = [
+            format_html(
+                '\n  <option value="{}"{}>{}</option>\n', option["value"], _attrs(option["attrs"]), option["label"]
+            )
+            for _, group, _ in widget["optgroups"]
+            for option in group
+        ]
+        return format_html(
+            '<select name="{}"{}>{}\n</select>', widget["name"], _attrs(widget["attrs"]), mark_safe("".join(options))
+        )
+
+
+class QuickInput:
+    """The same for <input> (Django's widgets/input.html)."""
+
+    def _render(self, template_name, context, renderer=None):
+        widget = context["widget"]
+        value = format_html(' value="{}"', widget["value"]) if widget["value"] is not None else ""
+        return format_html(
+            '<input type="{}" name="{}"{}{}>', widget["type"], widget["name"], value, _attrs(widget["attrs"])
+        )
+
+
+class QuickTextInput(QuickInput, forms.TextInput):
+    pass
+
+
+class QuickDateInput(QuickInput, forms.DateInput):
+    pass
+
+
 class MyExportsFilter(forms.Form):
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Export.Status.choices])
-    dashboard = forms.ModelChoiceField(required=False, queryset=Dashboard.objects.none(), empty_label="Any dashboard")
-    format = forms.ChoiceField(required=False, choices=[("", "Any format"), *ExportFile.Format.choices])
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Export.Status.choices], widget=QuickSelect)
+    dashboard = forms.ModelChoiceField(
+        required=False, queryset=Dashboard.objects.none(), empty_label="Any dashboard", widget=QuickSelect
+    )
+    format = forms.ChoiceField(
+        required=False, choices=[("", "Any format"), *ExportFile.Format.choices], widget=QuickSelect
+    )
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         # EXISTS per dashboard (a few), not a join through all of the user's exports (50,000 at scale).
         mine = Export.objects.filter(user=user, dashboard=OuterRef("pk"))
         self.fields["dashboard"].queryset = Dashboard.objects.filter(Exists(mine)).only("pk", "name").order_by("name")
+        listed_choices(self.fields["dashboard"])
+
+
+def listed_choices(field: forms.ModelChoiceField) -> None:
+    """The widget's options as (pk, name) pairs, read when it renders: a ModelChoiceField renders
+    through queryset.iterator(), a server-side cursor on PostgreSQL (DECLARE, FETCH, CLOSE) and a
+    model instance per option. Validation still looks the chosen pk up in the queryset."""
+    queryset, empty = field.queryset, field.empty_label
+
+    @functools.cache  # the widget iterates its choices twice (the required attribute, the options)
+    def choices() -> list[tuple]:
+        return [("", empty), *queryset.values_list("pk", "name")]
+
+    field.choices = choices
 
 
 # One day short of date's own range: a day's start and end in any time zone stay representable
@@ -525,15 +590,21 @@ class DayField(forms.DateField):
 
 
 class HistoryFilter(forms.Form):
-    user = forms.CharField(required=False, label="User", help_text="Username")
+    user = forms.CharField(required=False, label="User", help_text="Username", widget=QuickTextInput)
     dashboard = forms.ModelChoiceField(
-        required=False, queryset=Dashboard.objects.only("pk", "name").order_by("name"), empty_label="Any dashboard"
+        required=False,
+        queryset=Dashboard.objects.only("pk", "name").order_by("name"),
+        empty_label="Any dashboard",
+        widget=QuickSelect,
     )
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Export.Status.choices])
-    format = forms.ChoiceField(required=False, choices=[("", "Any format"), *ExportFile.Format.choices])
-    date_from = DayField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = DayField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Export.Status.choices], widget=QuickSelect)
+    format = forms.ChoiceField(
+        required=False, choices=[("", "Any format"), *ExportFile.Format.choices], widget=QuickSelect
+    )
+    date_from = DayField(required=False, label="From", widget=QuickDateInput(attrs={"type": "date"}))
+    date_to = DayField(required=False, label="To", widget=QuickDateInput(attrs={"type": "date"}))
     q = forms.CharField(
+        widget=QuickTextInput,
         required=False,
         label="Search",
         min_length=SEARCH_MIN_LENGTH,
@@ -544,6 +615,10 @@ class HistoryFilter(forms.Form):
             "max_length": "Give at most %(limit_value)d characters (this has %(show_value)d).",
         },
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        listed_choices(self.fields["dashboard"])
 
     def clean(self):
         data = super().clean()

@@ -209,6 +209,8 @@ def decorate(exports: Iterable[Export]) -> list[Export]:
     rows = list(exports)
     for export in rows:
         export.outputs_text = outputs_summary(export.formats.split())
+        export.file_list = list(export.files.all())  # prefetched by list_rows, else one query
+        export.file_count = len(export.file_list)
         export.duration = export_duration(export)
         ahead = getattr(export, "queue_ahead", None)
         export.queue_position = ahead + 1 if export.status == Export.Status.PENDING and ahead is not None else None

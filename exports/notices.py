@@ -42,7 +42,9 @@ class EndNotices:
 
     def mark_all_seen(self) -> None:
         """The requester is looking at My exports: nothing is left to count or announce there."""
-        Export.objects.filter(user=self.user, end_notice__gt=N.NONE).update(end_notice=N.NONE)
+        # A read on the partial index first: most visits find nothing, and then write nothing.
+        if self.unseen:
+            Export.objects.filter(pk__in=[e.pk for e in self.unseen], end_notice__gt=N.NONE).update(end_notice=N.NONE)
         self.unseen = []
 
     @property

@@ -222,9 +222,10 @@ def test_my_exports_runs_constant_queries(client, alice, django_assert_max_num_q
         [ExportFile(export=e, index=0, format="PDF", s3_uri=HTTPS) for e in exports if e.status == "COMPLETED"]
     )
     client.force_login(alice)
-    # 8, 1 for clearing the count of exports that ended while alice was elsewhere (exports/notices.py),
+    # 7 (one of them the permission check, exports/access.py), 1 for the count of exports that ended
+    # while alice was elsewhere (exports/notices.py),
     # 2 for the waiting rows' estimated start (the account's queue, one duration estimate).
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(10):
         response = client.get(reverse("exports:list"))
     assert response.content.decode().count('class="export-row"') == min(rows, 25)
 
@@ -234,7 +235,7 @@ def test_auditor_history_runs_constant_queries(client, alice, audra, django_asse
     dashboard = make_dashboard()
     Export.objects.bulk_create([build_export(alice, dashboard, tags={"region": "EMEA"}) for _ in range(rows)])
     client.force_login(audra)
-    with django_assert_max_num_queries(10 + 1):  # + the navigation's count of unseen ends (exports/notices.py)
+    with django_assert_max_num_queries(9 + 1):  # + the navigation's count of unseen ends (exports/notices.py)
         response = client.get(reverse("exports:audit"))
     assert response.content.decode().count('id="history-') == min(rows, 25)
 

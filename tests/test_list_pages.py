@@ -142,6 +142,21 @@ def test_list_pages_run_the_same_queries_at_any_size(client, demo_users, who, pa
     assert counts[0] == counts[1], counts
 
 
+@pytest.mark.parametrize("who, path", [("alice", "/exports/"), ("audra", "/audit/")])
+def test_a_list_page_is_plain_reads_with_nothing_to_write(client, demo_users, who, path):
+    """No write when no export ended unseen (exports/notices.py), and the filter form's dashboard
+    options in one SELECT: a ModelChoiceField renders through a server-side cursor (DECLARE)."""
+    from django.test.utils import CaptureQueriesContext
+
+    _fill(30)
+    client.force_login(demo_users[who])
+    client.get(path)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    statements = [query["sql"].split()[0].upper() for query in queries]
+    assert set(statements) == {"SELECT"}, statements
+
+
 def test_the_admin_action_filter_lists_every_action_without_reading_the_log(client, demo_users):
     from exports import events
 
@@ -232,3 +247,30 @@ def test_list_orders_are_served_by_an_index_without_sorting(alice):
         plan = _plan(queryset[:25], off=("seqscan", "bitmapscan", "sort", "incremental_sort"))
         # Which of them the planner walks depends on the rows; that none of the plans sorts does not.
         assert any(index in plan for index in ordered) and "Sort" not in plan.split("SubPlan")[0], plan
+
+
+@pytest.mark.parametrize("data", [{}, {"status": "FAILED", "format": "PDF", "q": '<b>&"x', "date_from": "2026-01-02"}])
+def test_the_filter_forms_quick_widgets_write_djangos_own_markup(alice, data):
+    from django import forms as django_forms
+
+    from exports import forms
+
+    make_export(alice, make_dashboard(name='Sales & "Ops" <EU>'))
+    for form in (forms.HistoryFilter(data or None), forms.MyExportsFilter(data or None, user=alice)):
+        for field in form:
+            quick = str(field)
+            widget = field.field.widget
+            widget.__class__ = next(c for c in type(widget).__mro__ if c.__module__ == django_forms.widgets.__name__)
+            assert quick == str(field), field.name
+
+
+def test_row_addresses_are_the_ones_reverse_gives(alice):
+    export = make_export(alice, make_dashboard(dashboard_id="sales/EU & more"))
+    assert export.detail_url == reverse("exports:detail", args=[export.pk])
+    assert export.row_url == reverse("exports:row", args=[export.pk])
+    assert export.cancel_url == reverse("exports:cancel", args=[export.pk])
+    assert export.rerun_url == f"{reverse('exports:new')}?dashboard=sales/EU%20%26%20more&rerun={export.pk}"
+    whole = ExportFile(export=export, index=3, format="CSV")
+    part = ExportFile(export=export, index=12, part=7, parts=9, format="CSV")
+    assert whole.download_url == reverse("exports:download", args=[export.pk, 3])
+    assert part.download_url == reverse("exports:download_part", args=[export.pk, 12, 7])
