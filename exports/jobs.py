@@ -426,7 +426,7 @@ def export_poll(*, export_id, retries: int = 0) -> Next:
             job_status = job.status
             _ended(export, job_status, job.arn, job.run_seconds)
             operation = "DescribeDashboardSnapshotJobResult"
-            outcome = quicksight.job_outcome(export)
+            outcome = quicksight.job_outcome(export, max_wait=quicksight.TASK_QUOTA_WAIT_SECONDS)
     except quicksight.JobNotFound as exc:
         if _may_not_be_visible_yet(export):
             return _poll_again_after_not_found(export)

@@ -39,6 +39,12 @@ NOT_ENDED_CODE = "PreconditionNotMetException"
 NOT_ENDED_MESSAGE = "has not reached a terminal state"
 
 
+# The lifecycle's calls wait this long in the worker for a quota token (about two tokens' spacing)
+# before raising QuotaWait for a Celery retry: a retry's round trip (a message with a countdown, a new
+# claim) is slower than the wait, and at a wave's turn it left the quota idle while Starts queued.
+TASK_QUOTA_WAIT_SECONDS = 0.25
+
+
 class JobNotFound(aws.PermanentAwsError):
     """DescribeDashboardSnapshotJob does not know the job (yet: AWS is eventually consistent)."""
 
@@ -171,7 +177,12 @@ def start_snapshot(export: Export) -> JobStarted:
     """StartDashboardSnapshotJob with the request exactly as stored (the audit record of what was sent)."""
     kwargs = request_from_json(export.request)
     try:
-        answer = _run(export.region, lambda c: c.start_dashboard_snapshot_job(**kwargs), who=None, max_wait=0)
+        answer = _run(
+            export.region,
+            lambda c: c.start_dashboard_snapshot_job(**kwargs),
+            who=None,
+            max_wait=TASK_QUOTA_WAIT_SECONDS,
+        )
     except aws.PermanentAwsError as exc:
         if exc.code != "ResourceExistsException":
             raise
@@ -183,7 +194,12 @@ def job_status(export: Export) -> JobStatus:
     """DescribeDashboardSnapshotJob; JobNotFound when QuickSight does not know the job."""
     key = _job_key(export)
     try:
-        answer = _run(export.region, lambda c: c.describe_dashboard_snapshot_job(**key), who=None, max_wait=0)
+        answer = _run(
+            export.region,
+            lambda c: c.describe_dashboard_snapshot_job(**key),
+            who=None,
+            max_wait=TASK_QUOTA_WAIT_SECONDS,
+        )
     except aws.PermanentAwsError as exc:
         if exc.code == "ResourceNotFoundException":
             raise JobNotFound(exc.code, exc.message, exc.request_id, exc.http_status) from exc
@@ -203,7 +219,7 @@ def job_result(export: Export) -> JobOutcome | JobNotEnded:
     """DescribeDashboardSnapshotJobResult as the poll of a job that should have ended: its outcome, or
     JobNotEnded in either shape; JobNotFound when QuickSight does not know the job."""
     try:
-        outcome = job_outcome(export)
+        outcome = job_outcome(export, max_wait=TASK_QUOTA_WAIT_SECONDS)
     except aws.PermanentAwsError as exc:
         if exc.code == NOT_ENDED_CODE or NOT_ENDED_MESSAGE in exc.message:
             return JobNotEnded(status="", request_id=exc.request_id)
