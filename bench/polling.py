@@ -7,7 +7,8 @@ Both schedules run in this one process on the same quicksight_local (QUICKSIGHT_
 1 s + _MIN_RUNNING_SECONDS 19 s: each job runs 20 s), each with a worker of its own
 (EXPORT_POLL_SCHEDULE=doubling, then estimate). The baseline goes first, so the estimating run learns
 from the 24 runs it leaves (the same dashboard and formats), as a portal in use would. Per run:
-  - QuickSight calls per export (Start + Describes + Result, as quicksight_local answered them);
+  - QuickSight calls per export (Start, Describes, Results, as quicksight_local answered them: a Result
+    refused because the job has not ended counts too);
   - lag from the job's end in QuickSight to the export's COMPLETED in the portal, p50 and p95;
   - the burst's total (first submit to last COMPLETED) vs the ideal: waves of 12 back to back,
     each as long as QuickSight's median run;

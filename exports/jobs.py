@@ -246,7 +246,10 @@ def queue_advance(account_id: str) -> list[str]:
     claimed: list[str] = []
     with transaction.atomic():
         _lock_account(account_id)
-        in_flight = Export.objects.filter(aws_account_id=account_id, status__in=Export.IN_FLIGHT)
+        # A job QuickSight has ended holds no slot there, though its files are still being collected.
+        in_flight = Export.objects.filter(aws_account_id=account_id, status__in=Export.IN_FLIGHT).exclude(
+            aws_job_status__in=quicksight.ENDED
+        )
         running, running_scheduled = in_flight.count(), in_flight.filter(is_scheduled=True).count()
         if running >= limit:
             return []
@@ -383,6 +386,22 @@ def export_submit(*, export_id, retries: int = 0) -> Next:
     return nxt
 
 
+def asks_result(export: Export, now: datetime | None = None) -> bool:
+    """Whether this poll asks DescribeDashboardSnapshotJobResult directly: once the job was seen ended
+    (a retry after a throttled Result call), or from its expected end on, when most jobs have ended
+    and the Result both says so and gives the files (one call instead of a Describe, then the Result).
+    Before that, and while nothing is learned, DescribeDashboardSnapshotJob tells QUEUED from RUNNING."""
+    if export.aws_job_status in quicksight.ENDED:
+        return True
+    if settings.EXPORT_POLL_SCHEDULE == "doubling":
+        return False
+    estimate = estimates.duration(export.dashboard_id, export.formats)
+    if not estimate.learned:
+        return False
+    elapsed = ((now or timezone.now()) - (export.submitted_at or export.created_at)).total_seconds()
+    return elapsed >= estimate.seconds
+
+
 def export_poll(*, export_id, retries: int = 0) -> Next:
     """Ask QuickSight how the job is doing; collect the result when it has ended."""
     export = _claim(export_id, {S.QUEUED, S.RUNNING})
@@ -393,18 +412,21 @@ def export_poll(*, export_id, retries: int = 0) -> Next:
         return Next(start=queue_advance(export.aws_account_id))
     operation = "DescribeDashboardSnapshotJob"
     try:
-        job_status = export.aws_job_status
-        if job_status not in quicksight.ENDED:
+        if asks_result(export):
+            operation = "DescribeDashboardSnapshotJobResult"
+            answer = quicksight.job_result(export)
+            if isinstance(answer, quicksight.JobNotEnded):
+                return _progress(export, answer.status or export.aws_job_status)
+            outcome, job_status = answer, answer.status
+            _ended(export, job_status, "", outcome.run_seconds)
+        else:
             job = quicksight.job_status(export)
-            job_status = job.status
             if not job.ended:
-                return _progress(export, job)
-            # Kept first, so that a retry after a throttled Result call needs only that call.
-            Export.objects.filter(pk=export.pk, status=export.status, attempts=export.attempts).update(
-                aws_job_status=job_status, job_arn=export.job_arn or job.arn, run_seconds=job.run_seconds
-            )
-        operation = "DescribeDashboardSnapshotJobResult"
-        outcome = quicksight.job_outcome(export)
+                return _progress(export, job.status, job.arn, job.request_id)
+            job_status = job.status
+            _ended(export, job_status, job.arn, job.run_seconds)
+            operation = "DescribeDashboardSnapshotJobResult"
+            outcome = quicksight.job_outcome(export, max_wait=quicksight.TASK_QUOTA_WAIT_SECONDS)
     except quicksight.JobNotFound as exc:
         if _may_not_be_visible_yet(export):
             return _poll_again_after_not_found(export)
@@ -420,6 +442,20 @@ def export_poll(*, export_id, retries: int = 0) -> Next:
     else:
         _job_failed(export, outcome)
     return Next(start=queue_advance(export.aws_account_id))
+
+
+def _ended(export: Export, job_status: str, arn: str, run_seconds: float | None) -> None:
+    """The job was seen ended: keep that first (a retry after a throttled Result call needs only that
+    call), then hand its slot to the next waiting export at once, before the files, audit and mail."""
+    if export.aws_job_status in quicksight.ENDED:
+        return  # recorded, and its slot handed on, by an earlier try
+    updated = Export.objects.filter(pk=export.pk, status=export.status, attempts=export.attempts).update(
+        aws_job_status=job_status, job_arn=export.job_arn or arn, run_seconds=run_seconds
+    )
+    if updated == 1:
+        export.aws_job_status = job_status
+        for pk in queue_advance(export.aws_account_id):
+            enqueue.after_commit(enqueue.SUBMIT, pk)
 
 
 JOB_NOT_FOUND_MESSAGE = (
@@ -448,12 +484,12 @@ def _poll_again_after_not_found(export: Export) -> Next:
     return Next(poll_in=countdown)
 
 
-def _progress(export: Export, job: quicksight.JobStatus) -> Next:
+def _progress(export: Export, job_status: str, arn: str = "", request_id: str = "") -> Next:
     countdown = next_poll_in(export)
     due = timezone.now() + timedelta(seconds=countdown)
-    fields = {"aws_job_status": job.status, "job_arn": export.job_arn or job.arn}
-    if job.status == S.RUNNING and export.status == S.QUEUED:
-        _transition(export, S.RUNNING, next_action_at=due, data={"request_id": job.request_id}, **fields)
+    fields = {"aws_job_status": job_status, "job_arn": export.job_arn or arn}
+    if job_status == S.RUNNING and export.status == S.QUEUED:
+        _transition(export, S.RUNNING, next_action_at=due, data={"request_id": request_id}, **fields)
     else:
         Export.objects.filter(pk=export.pk, status=export.status, attempts=export.attempts).update(
             next_action_at=due, **fields

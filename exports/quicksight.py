@@ -32,6 +32,19 @@ DEFINITION_FAILED = frozenset({"CREATION_FAILED", "UPDATE_FAILED"})
 DEFINITION_UNFINISHED = frozenset({"CREATION_IN_PROGRESS", "UPDATE_IN_PROGRESS"})
 
 
+# How AWS documents DescribeDashboardSnapshotJobResult before the job ends: "a message that says
+# Dashboard Snapshot Job with id <SnapshotjobId> has not reached a terminal state"; botocore's model
+# lists PreconditionNotMetException for this operation only.
+NOT_ENDED_CODE = "PreconditionNotMetException"
+NOT_ENDED_MESSAGE = "has not reached a terminal state"
+
+
+# The lifecycle's calls wait this long in the worker for a quota token (about two tokens' spacing)
+# before raising QuotaWait for a Celery retry: a retry's round trip (a message with a countdown, a new
+# claim) is slower than the wait, and at a wave's turn it left the quota idle while Starts queued.
+TASK_QUOTA_WAIT_SECONDS = 0.25
+
+
 class JobNotFound(aws.PermanentAwsError):
     """DescribeDashboardSnapshotJob does not know the job (yet: AWS is eventually consistent)."""
 
@@ -88,6 +101,7 @@ class JobOutcome:
     files: tuple[FileOutcome, ...]
     unmatched: int = 0  # answered groups that echo no requested file (counted, never guessed at)
     error_info: Mapping[str, str] | None = None  # the job's own ErrorInfo when it FAILED
+    run_seconds: float | None = None  # as JobStatus.run_seconds
 
     @property
     def error_type(self) -> str:
@@ -102,6 +116,15 @@ class JobOutcome:
         its position; "" when QuickSight no longer gives one."""
         uris = [f.uri if not f.error_code else "" for f in self.files if f.index == index]
         return results.pick_part(uris, stored_uri=stored_uri, part=part)
+
+
+@dataclass(frozen=True)
+class JobNotEnded:
+    """DescribeDashboardSnapshotJobResult asked before the job ended: AWS's error, or a 200 with
+    a JobStatus and no Result (quicksight_local's other shape). `status` is "" when not told."""
+
+    status: str
+    request_id: str
 
 
 @dataclass(frozen=True)
@@ -154,7 +177,12 @@ def start_snapshot(export: Export) -> JobStarted:
     """StartDashboardSnapshotJob with the request exactly as stored (the audit record of what was sent)."""
     kwargs = request_from_json(export.request)
     try:
-        answer = _run(export.region, lambda c: c.start_dashboard_snapshot_job(**kwargs), who=None, max_wait=0)
+        answer = _run(
+            export.region,
+            lambda c: c.start_dashboard_snapshot_job(**kwargs),
+            who=None,
+            max_wait=TASK_QUOTA_WAIT_SECONDS,
+        )
     except aws.PermanentAwsError as exc:
         if exc.code != "ResourceExistsException":
             raise
@@ -166,14 +194,41 @@ def job_status(export: Export) -> JobStatus:
     """DescribeDashboardSnapshotJob; JobNotFound when QuickSight does not know the job."""
     key = _job_key(export)
     try:
-        answer = _run(export.region, lambda c: c.describe_dashboard_snapshot_job(**key), who=None, max_wait=0)
+        answer = _run(
+            export.region,
+            lambda c: c.describe_dashboard_snapshot_job(**key),
+            who=None,
+            max_wait=TASK_QUOTA_WAIT_SECONDS,
+        )
     except aws.PermanentAwsError as exc:
         if exc.code == "ResourceNotFoundException":
             raise JobNotFound(exc.code, exc.message, exc.request_id, exc.http_status) from exc
         raise
-    status, created, updated = answer["JobStatus"], answer.get("CreatedTime"), answer.get("LastUpdatedTime")
-    run_seconds = max(0.0, (updated - created).total_seconds()) if status in ENDED and created and updated else None
-    return JobStatus(status, answer.get("Arn", ""), answer.get("RequestId", ""), run_seconds)
+    status = answer["JobStatus"]
+    return JobStatus(status, answer.get("Arn", ""), answer.get("RequestId", ""), _run_seconds(answer))
+
+
+def _run_seconds(answer: Mapping[str, Any]) -> float | None:
+    created, updated = answer.get("CreatedTime"), answer.get("LastUpdatedTime")
+    if answer.get("JobStatus") in ENDED and created and updated:
+        return max(0.0, (updated - created).total_seconds())
+    return None
+
+
+def job_result(export: Export) -> JobOutcome | JobNotEnded:
+    """DescribeDashboardSnapshotJobResult as the poll of a job that should have ended: its outcome, or
+    JobNotEnded in either shape; JobNotFound when QuickSight does not know the job."""
+    try:
+        outcome = job_outcome(export, max_wait=TASK_QUOTA_WAIT_SECONDS)
+    except aws.PermanentAwsError as exc:
+        if exc.code == NOT_ENDED_CODE or NOT_ENDED_MESSAGE in exc.message:
+            return JobNotEnded(status="", request_id=exc.request_id)
+        if exc.code == "ResourceNotFoundException":
+            raise JobNotFound(exc.code, exc.message, exc.request_id, exc.http_status) from exc
+        raise
+    if outcome.status not in ENDED:
+        return JobNotEnded(status=outcome.status, request_id=outcome.request_id)
+    return outcome
 
 
 def job_outcome(export: Export, *, who: str | None = None, max_wait: float = 0.0) -> JobOutcome:
@@ -192,6 +247,7 @@ def job_outcome(export: Export, *, who: str | None = None, max_wait: float = 0.0
         files=tuple(files),
         unmatched=matched.unmatched,
         error_info=dict(info) if info else None,
+        run_seconds=_run_seconds(answer),
     )
 
 

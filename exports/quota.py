@@ -200,7 +200,8 @@ def acquire(account: str) -> None:
 
 def call_waiting(fn, /, *args, max_wait: float, **kwargs):
     """Call fn, waiting up to max_wait seconds in all for tokens. For code that serves a person or
-    a command (a download, a sync); never in a Celery task, which takes a countdown instead."""
+    a command (a download, a sync); a Celery task waits a fraction of a second at most
+    (quicksight.TASK_QUOTA_WAIT_SECONDS), then takes a countdown instead."""
     deadline = time.monotonic() + max_wait
     while True:
         try:

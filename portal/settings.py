@@ -295,6 +295,13 @@ QUICKSIGHT_LOCAL_JOB_ID_REUSE_SECONDS = env_float("QUICKSIGHT_LOCAL_JOB_ID_REUSE
 QUICKSIGHT_LOCAL_WORKERS = env_int("QUICKSIGHT_LOCAL_WORKERS", 4, minimum=1)
 QUICKSIGHT_LOCAL_MIN_QUEUED_SECONDS = env_float("QUICKSIGHT_LOCAL_MIN_QUEUED_SECONDS", 1, minimum=0)
 QUICKSIGHT_LOCAL_MIN_RUNNING_SECONDS = env_float("QUICKSIGHT_LOCAL_MIN_RUNNING_SECONDS", 1, minimum=0)
+# DescribeDashboardSnapshotJobResult before the job ends: "error" answers as AWS documents it
+# (PreconditionNotMetException, "... has not reached a terminal state"), "status" a 200 with JobStatus.
+QUICKSIGHT_LOCAL_RESULT_BEFORE_END = env_str("QUICKSIGHT_LOCAL_RESULT_BEFORE_END", "error")
+if QUICKSIGHT_LOCAL_RESULT_BEFORE_END not in ("error", "status"):
+    raise ImproperlyConfigured(
+        f"QUICKSIGHT_LOCAL_RESULT_BEFORE_END={QUICKSIGHT_LOCAL_RESULT_BEFORE_END!r} is not one of error, status"
+    )
 QUICKSIGHT_LOCAL_LINK_TTL_SECONDS = env_int("QUICKSIGHT_LOCAL_LINK_TTL_SECONDS", 300, minimum=1)
 # Base of download links when browsers reach the service by another name than the portal does
 # (compose: the portal calls http://quicksight-local:8400, browsers http://localhost:8400).

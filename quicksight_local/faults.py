@@ -53,6 +53,8 @@ class Faults:
     min_queued_seconds / min_running_seconds: a job stays at least this long QUEUED, then RUNNING.
     hold_jobs: while true, jobs stay QUEUED (release by setting it false; waiting jobs wake up).
     job_failure: ErrorInfo {"ErrorType", "ErrorMessage"}; while set, every job ends FAILED with it.
+    result_before_end: what DescribeDashboardSnapshotJobResult answers before the job ends: "error"
+        (AWS's documented PreconditionNotMetException) or "status" (200 with JobStatus, no Result).
     file_failure: ErrorInfo; while set, file group `file_failure_index` of every job fails with it
         (the job still COMPLETES; that group's S3Results carry the ErrorInfo).
     """
@@ -69,6 +71,7 @@ class Faults:
     job_failure: dict[str, str] | None = None
     file_failure: dict[str, str] | None = None
     file_failure_index: int = 0
+    result_before_end: str = "error"
     _random: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -81,6 +84,7 @@ class Faults:
             min_running_seconds=settings.QUICKSIGHT_LOCAL_MIN_RUNNING_SECONDS,
             job_failure=_error_info(settings.QUICKSIGHT_LOCAL_FAULT_JOB_FAILURE),
             file_failure=_error_info(settings.QUICKSIGHT_LOCAL_FAULT_FILE_FAILURE),
+            result_before_end=settings.QUICKSIGHT_LOCAL_RESULT_BEFORE_END,
         )
 
     def roll_throttle(self) -> bool:

@@ -355,8 +355,13 @@ def describe_dashboard_snapshot_job_result(
 ) -> dict[str, Any]:
     job = state.get_job(account_id, dashboard_id, job_id)
     body = _job_times(job)
-    # Before a terminal state the job's status comes back without Result (see README).
+    # Before a terminal state: AWS's documented error, or the status without Result (see README).
     if job.status not in TERMINAL:
+        if state.faults.result_before_end == "error":
+            raise ServiceError(
+                "PreconditionNotMetException",
+                f"Dashboard Snapshot Job with id {job_id} has not reached a terminal state.",
+            )
         return body
     if job.status == "FAILED":
         return {**body, "ErrorInfo": job.error}

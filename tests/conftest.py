@@ -229,7 +229,7 @@ def qs_local(settings):
                     throttle_next_starts, limit_exceeded_next_starts, not_found_next_describes,
                     reverse_result_groups, min_queued_seconds, min_running_seconds, hold_jobs,
                     job_failure / file_failure (ErrorInfo dicts {"ErrorType", "ErrorMessage"}),
-                    file_failure_index
+                    file_failure_index, result_before_end ("error" as AWS, or "status")
       .limits       quicksight_local.faults.Limits: max_running_jobs (12), max_calls_per_second
                     (10), job_id_reuse_seconds (86400)
       .calls        the call log: .all(operation=, outcome=), .count(operation=, outcome=),

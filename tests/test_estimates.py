@@ -121,7 +121,12 @@ def test_a_job_still_running_at_its_expected_end_is_polled_tightly(quicksight_st
     jobs.export_submit(export_id=export.pk)
     Export.objects.filter(pk=export.pk).update(submitted_at=timezone.now() - timedelta(seconds=20.3))
     make_due(export)
-    expect_describe(quicksight_stubber, export, "RUNNING")
+    # At the expected end the poll asks for the Result (tests/test_jobs_result_poll.py).
+    quicksight_stubber.add_response(
+        "describe_dashboard_snapshot_job_result",
+        {"Arn": ARN, "JobStatus": "RUNNING", "RequestId": "req-running", "Status": 200},
+        key(export),
+    )
 
     nxt = jobs.export_poll(export_id=export.pk)
 
@@ -167,7 +172,9 @@ def test_the_doubling_schedule_stays_selectable(quicksight_stubber, settings, al
 
 
 @pytest.mark.django_db
-def test_a_completed_export_starts_the_next_waiting_one_at_once(quicksight_stubber, settings, alice):
+def test_a_completed_export_starts_the_next_waiting_one_at_once(
+    quicksight_stubber, settings, alice, no_broker, django_capture_on_commit_callbacks
+):
     settings.SNAPSHOT_MAX_RUNNING_JOBS_PER_ACCOUNT = 1
     running, waiting = make_job_export(alice), make_job_export(alice)
     expect_start(quicksight_stubber, running)
@@ -176,9 +183,10 @@ def test_a_completed_export_starts_the_next_waiting_one_at_once(quicksight_stubb
     expect_describe(quicksight_stubber, running, "COMPLETED")
     expect_result(quicksight_stubber, running, [file_result("https://files.example/0")])
 
-    nxt = jobs.export_poll(export_id=running.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.export_poll(export_id=running.pk)
 
-    assert nxt.start == [str(waiting.pk)]  # the task sends submit_export for it now, no countdown
+    assert no_broker == [str(waiting.pk)]  # submit_export sent as soon as the end was seen, no countdown
     assert Export.objects.get(pk=waiting.pk).status == S.SUBMITTING
 
 

@@ -105,3 +105,21 @@ def test_no_call_leaves_the_process_without_a_token(settings, redis_url):
             client.describe_dashboard_snapshot_job(AwsAccountId=ACCOUNT, DashboardId="d", SnapshotJobId="j")
     finally:
         aws.reset_clients()
+
+
+@pytest.mark.django_db
+def test_a_start_finding_no_token_waits_a_moment_in_the_worker_instead_of_a_celery_retry(
+    settings, redis_url, qs_local, alice
+):
+    from exports import quicksight
+    from tests.jobs_support import make_export
+
+    settings.REDIS_URL = redis_url
+    export = make_export(alice)
+    quota.take(ACCOUNT)  # another worker just used the account's token
+
+    began = time.monotonic()
+    started = quicksight.start_snapshot(export)
+
+    assert started.arn.endswith(f"/snapshot-job/{export.snapshot_job_id}")
+    assert time.monotonic() - began >= 0.9 / quota.refill_rate()  # it did wait for the next token

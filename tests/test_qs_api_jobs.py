@@ -74,7 +74,20 @@ def test_minimum_durations_keep_a_job_queued_then_running(client, qs_local):
     assert time.monotonic() - began >= 0.6
 
 
-def test_the_result_before_a_terminal_state_is_the_status_without_result(client, qs_local):
+def test_the_result_before_a_terminal_state_is_awss_documented_error(client, qs_local):
+    qs_local.faults.hold_jobs = True
+    client.start_dashboard_snapshot_job(**start_kwargs())
+
+    with pytest.raises(client.exceptions.PreconditionNotMetException) as raised:
+        result(client)
+
+    error = raised.value.response["Error"]
+    assert error["Message"] == "Dashboard Snapshot Job with id job-1 has not reached a terminal state."
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_the_result_before_a_terminal_state_can_be_the_status_without_result(client, qs_local):
+    qs_local.faults.result_before_end = "status"  # QUICKSIGHT_LOCAL_RESULT_BEFORE_END=status
     qs_local.faults.hold_jobs = True
     client.start_dashboard_snapshot_job(**start_kwargs())
 

@@ -165,3 +165,10 @@ def test_an_unknown_poll_schedule_is_refused_by_name():
     assert result.returncode != 0
     assert "EXPORT_POLL_SCHEDULE='often' is not one of estimate, doubling" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_answer_of_quicksight_local_before_a_jobs_end_is_refused_by_name():
+    result = run_manage("check", env={"DEBUG": "true", "QUICKSIGHT_LOCAL_RESULT_BEFORE_END": "maybe"})
+    assert result.returncode != 0
+    assert "QUICKSIGHT_LOCAL_RESULT_BEFORE_END='maybe' is not one of error, status" in result.stderr
+    assert "Traceback" not in result.stderr
