@@ -48,11 +48,12 @@ def _measure(args: argparse.Namespace) -> list[Row]:
         from django.test import Client
         from django.urls import reverse
 
-        from exports.management.commands.seed_demo import seed_users
+        from exports.management.commands.seed_demo import seed_mappings, seed_users
         from exports.snapshot import build_request, parse_spec
         from tests.factories import make_sales_catalog
 
         seed_users()
+        seed_mappings()  # the RLS tags a request needs (seed_users no longer gives them)
         dashboard_id = make_sales_catalog(dashboard_id=f"bench-{uuid.uuid4().hex[:8]}").dashboard.dashboard_id
         alice = get_user_model().objects.get(username="alice")
         spec = parse_spec(
