@@ -63,6 +63,17 @@ def worker_env(**extra: str | None) -> dict[str, str]:
     return {k: v for k, v in env.items() if v is not None}  # None unsets: REDIS_URL=None, the embedded broker
 
 
+def use_broker(url: str | None) -> None:
+    """Point this process's producers at another broker (None: back to settings). Celery keeps a
+    producer pool bound to the first broker it sent to, so setting broker_url alone sends the
+    next task to wherever an earlier test last sent (the worker under test never sees it)."""
+    from portal.celery import app
+
+    app.conf.broker_url = url
+    app.close()
+    app.amqp._producer_pool = None
+
+
 @contextmanager
 def celery_worker(broker_url: str | None, *, log_path: Path, concurrency: int = 1, extra_env: dict | None = None):
     """A real `celery worker` process on the given Redis broker, or with None on the embedded

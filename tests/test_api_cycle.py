@@ -14,8 +14,7 @@ from django.test import Client
 
 from exports.models import AuditEvent, Dashboard, Grant
 from exports.sync import sync_dashboards
-from portal.celery import app
-from tests.services import celery_worker
+from tests.services import celery_worker, use_broker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -25,12 +24,6 @@ FAST_WORKER = {
     "EXPORT_RECONCILE_GRACE_SECONDS": "0",
 }
 SPEC = {"dashboard": "sales-overview", "files": [{"format": "CSV", "visual": "revenue-by-region"}]}
-
-
-def use_broker(url: str | None) -> None:
-    app.conf.broker_url = url
-    app.close()
-    app.amqp._producer_pool = None
 
 
 def test_a_tokens_full_cycle(qs_local, redis_url, tmp_path, demo_users):

@@ -18,8 +18,7 @@ from playwright.sync_api import expect
 from exports.events import FILE_DOWNLOADED as DOWNLOAD_ACTION
 from exports.models import AuditEvent, Dashboard, Export, Grant
 from exports.sync import sync_dashboards
-from portal.celery import app
-from tests.services import celery_worker
+from tests.services import celery_worker, use_broker
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -34,13 +33,13 @@ WAITING = re.compile("Waiting|Submitting|Queued in QuickSight|Running")
 
 @pytest.fixture
 def worker(qs_local, redis_url, tmp_path):
-    app.conf.broker_url = redis_url
+    use_broker(redis_url)
     try:
         extra = {"QUICKSIGHT_ENDPOINT_URL": qs_local.url, **FAST_WORKER}
         with celery_worker(redis_url, log_path=tmp_path / "worker.log", extra_env=extra) as proc:
             yield proc
     finally:
-        app.conf.broker_url = None
+        use_broker(None)
 
 
 def test_alice_submits_watches_it_complete_without_reloading_and_downloads(

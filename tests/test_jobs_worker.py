@@ -25,7 +25,7 @@ from exports import jobs
 from exports.models import Export, Grant
 from portal.celery import app
 from tests.jobs_support import actions, make_export
-from tests.services import celery_worker, free_port, port_open, skip_or_fail
+from tests.services import celery_worker, free_port, port_open, skip_or_fail, use_broker
 
 S = Export.Status
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -69,13 +69,6 @@ def portal(qs_local, redis_url, tmp_path):
         yield Portal(qs_local, redis_url, worker)
     finally:
         use_broker(None)
-
-
-def use_broker(url: str | None) -> None:
-    """Point this process's producers at another broker (Celery keeps its pools until closed)."""
-    app.conf.broker_url = url
-    app.close()
-    app.amqp._producer_pool = None
 
 
 def submit(user, formats=("CSV",)) -> Export:

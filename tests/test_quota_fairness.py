@@ -27,9 +27,9 @@ from exports import aws, jobs, quota
 from exports.models import Export, ExportFile
 from tests.history_factory import make_export as make_finished_export
 from tests.jobs_support import make_export, sales_dashboard
-from tests.services import ROOT, celery_worker
+from tests.services import ROOT, celery_worker, use_broker
 from tests.test_jobs_quota import most_in_any_second
-from tests.test_jobs_worker import FAST_WORKER, use_broker, wait_until
+from tests.test_jobs_worker import FAST_WORKER, wait_until
 
 LOOPS, CLICKS = 6, 60
 BOBS_EXPORTS = 5

@@ -104,8 +104,8 @@ def test_with_a_real_worker_a_click_starts_at_once_while_30_scheduled_exports_wa
     from django.db import transaction
 
     from tests.factories import make_demo_users
-    from tests.services import celery_worker
-    from tests.test_jobs_worker import FAST_WORKER, use_broker, wait_until
+    from tests.services import celery_worker, use_broker
+    from tests.test_jobs_worker import FAST_WORKER, wait_until
 
     make_demo_users()
     alice, bob = (get_user_model().objects.get(username=name) for name in ("alice", "bob"))

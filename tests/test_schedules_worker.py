@@ -15,7 +15,7 @@ from exports import recurrence, schedules
 from exports.models import Export, Grant, ScheduleRun
 from exports.sync import sync_dashboards
 from portal.celery import app
-from tests.services import celery_worker
+from tests.services import celery_worker, use_broker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -26,12 +26,6 @@ FAST_WORKER = {
 }
 SPEC = {"dashboard": "sales-overview", "files": [{"format": "CSV", "visual": "revenue-by-region"}]}
 MONDAY_7_PARIS = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
-
-
-def use_broker(url: str | None) -> None:
-    app.conf.broker_url = url
-    app.close()
-    app.amqp._producer_pool = None
 
 
 def wait_until(predicate, what: str, timeout: float = 60) -> None:

@@ -10,18 +10,18 @@ import pytest
 
 from exports.models import WorkerHeartbeat
 from portal.celery import app
-from tests.services import ROOT, celery_worker, worker_env
+from tests.services import ROOT, celery_worker, use_broker, worker_env
 
 
 @pytest.mark.django_db(transaction=True)
 def test_heartbeat_task_runs_in_a_real_worker(redis_url, tmp_path):
-    app.conf.broker_url = redis_url
+    use_broker(redis_url)
     try:
         with celery_worker(redis_url, log_path=tmp_path / "worker.log"):
             app.send_task("exports.tasks.heartbeat")
             wait_for_heartbeat()
     finally:
-        app.conf.broker_url = None
+        use_broker(None)
     beat = WorkerHeartbeat.objects.get()
     assert beat.hostname.startswith("test-")
 
