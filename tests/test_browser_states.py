@@ -54,6 +54,25 @@ def test_adding_an_excel_workbook_is_not_red_until_touched_or_checked(demo_users
     expect(page.locator(".rule")).to_have_count(0)  # rule ids are for admins and auditors
 
 
+def test_a_choice_made_the_moment_a_file_appears_is_not_lost(demo_users, login, live_server):
+    # htmx wires up what it swapped in when it settles (20 ms later by default); a change before
+    # that (a quick keyboard user, whose focus base.html puts on the new select) reached no server.
+    make_sales_catalog()
+    page = login("alice")
+    page.goto(f"{live_server.url}/exports/new/?dashboard=sales")
+    page.evaluate(
+        """() => document.addEventListener("htmx:afterSwap", () => setTimeout(() => {
+            const select = document.getElementById("files-0-visual");
+            if (select && select.value) {
+                select.value = "";
+                select.dispatchEvent(new Event("change", {bubbles: true}));
+            }
+        }, 0))"""
+    )
+    page.locator("#add-csv").click()
+    expect(page.locator("#files-0-errors")).to_contain_text("choose the table")
+
+
 def test_an_export_that_ended_elsewhere_is_counted_and_announced_once(demo_users, login, live_server):
     export = make_export(demo_users["alice"], make_dashboard(), status=Export.Status.RUNNING)
     page = login("alice")
