@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
@@ -47,23 +49,59 @@ def upper_quartile(values: list[float]) -> float:
 
 def duration(dashboard_id: int, formats: str) -> Estimate:
     """The expected QuickSight run time of an export of this dashboard with these formats."""
-    runs = list(
+    return durations([(dashboard_id, formats)])[(dashboard_id, formats)]
+
+
+def _latest_runs(dashboard_id: int, formats: str):
+    return (
         Export.objects.filter(dashboard_id=dashboard_id, formats=formats, status=S.COMPLETED, run_seconds__isnull=False)
         .order_by("-finished_at")
-        .values_list("run_seconds", flat=True)[: settings.EXPORT_ESTIMATE_SAMPLES]
+        .values_list("dashboard_id", "formats", "run_seconds")[: settings.EXPORT_ESTIMATE_SAMPLES]
     )
-    if not runs:
-        return Estimate(settings.EXPORT_ESTIMATE_DEFAULT_SECONDS, 0)
-    return Estimate(upper_quartile(runs), len(runs))
+
+
+# Each key's latest runs in one statement: an index-ordered top-N read per key (export_run_seconds_idx).
+_LATEST_RUNS_SQL = f"""
+SELECT k.dashboard_id, k.formats, r.run_seconds
+FROM unnest(%s::bigint[], %s::text[]) AS k(dashboard_id, formats)
+CROSS JOIN LATERAL (
+    SELECT e.run_seconds FROM {Export._meta.db_table} e
+    WHERE e.dashboard_id = k.dashboard_id AND e.formats = k.formats
+      AND e.status = '{S.COMPLETED}' AND e.run_seconds IS NOT NULL
+    ORDER BY e.finished_at DESC LIMIT %s
+) r
+"""
+
+
+def durations(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Estimate]:
+    """duration() of each (dashboard, formats): on PostgreSQL one query for them all, elsewhere one
+    per key. A page of waiting exports of many dashboards asked one query per key (67 ms p50 for
+    My exports, PENDING, at 100,000 exports)."""
+    runs: dict[tuple[int, str], list[float]] = {key: [] for key in keys}
+    if len(runs) > 1 and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            ids, formats = [k[0] for k in runs], [k[1] for k in runs]
+            cursor.execute(_LATEST_RUNS_SQL, [ids, formats, settings.EXPORT_ESTIMATE_SAMPLES])
+            rows = cursor.fetchall()
+    else:
+        rows = [row for key in runs for row in _latest_runs(*key)]
+    for dashboard_id, formats, seconds in rows:
+        runs[(dashboard_id, formats)].append(seconds)
+    default = Estimate(settings.EXPORT_ESTIMATE_DEFAULT_SECONDS, 0)
+    return {key: Estimate(upper_quartile(values), len(values)) if values else default for key, values in runs.items()}
 
 
 class _Durations(dict):
-    """Estimates of one page or one queue walk, one query per (dashboard, formats)."""
+    """Estimates of one page or one queue walk: `need` fetches those of many exports in one query."""
+
+    def need(self, exports: Iterable[Export]) -> None:
+        missing = {(e.dashboard_id, e.formats) for e in exports} - self.keys()
+        self.update((key, estimate.seconds) for key, estimate in durations(missing).items())
 
     def of(self, export: Export) -> float:
         key = (export.dashboard_id, export.formats)
         if key not in self:
-            self[key] = duration(*key).seconds
+            self.need([export])
         return self[key]
 
 
@@ -87,6 +125,7 @@ def queue_starts(account_id: str, durations: _Durations, now: datetime) -> dict[
         .order_by(waiting, *queue.ORDER)  # the running ones first, then the queue in its order
         .only("pk", "dashboard_id", "formats", "status", "submitted_at")[: MAX_AHEAD + limit]
     )
+    durations.need(rows)
     slots = [max(now, finish_at(export, durations, now)) for export in rows if export.status != S.PENDING]
     slots += [now] * max(0, limit - len(slots))
     heapq.heapify(slots)
@@ -111,6 +150,7 @@ def attach(exports: list[Export], now: datetime | None = None) -> list[Export]:
     API show them: "about 40 s left" / "taking longer than usual" / "starts in about 2 min"."""
     now = now or timezone.now()
     durations = _Durations()
+    durations.need(e for e in exports if e.status in Export.IN_FLIGHT)
     starts: dict[str, dict] = {}
     for export in exports:
         export.estimated_finish_at = finish_at(export, durations, now)

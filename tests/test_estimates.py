@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -64,6 +65,27 @@ def test_the_estimate_follows_the_latest_runs(settings, alice):
         finished(alice, dashboard, seconds)
 
     assert estimates.duration(dashboard.pk, "CSV") == estimates.Estimate(22.0, 3)
+
+
+@pytest.mark.django_db
+def test_estimates_of_many_dashboards_and_formats_come_from_one_query(settings, alice, django_assert_num_queries):
+    # A page of waiting exports of many dashboards asked one query per (dashboard, formats).
+    settings.EXPORT_ESTIMATE_SAMPLES = 3
+    keys = []
+    for n in range(5):
+        dashboard = make_dashboard(f"dash-{n}", f"Dashboard {n}")
+        for formats in (("CSV",), ("PDF", "CSV")):
+            for age, seconds in enumerate((10.0, 20.0, 30.0, 400.0)):  # the oldest (400 s) is past the samples
+                finished(alice, dashboard, seconds + n * len(formats), formats=formats, ago=age)
+            keys.append((dashboard.pk, " ".join(formats)))
+    keys.append((make_dashboard("new", "New").pk, "CSV"))  # nothing learned yet: the default
+    one_by_one = {key: estimates.duration(*key) for key in keys}
+
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else len(keys)):
+        together = estimates.durations(keys)
+
+    assert together == one_by_one
+    assert together[keys[0]] == estimates.Estimate(30.0, 3)
 
 
 @pytest.mark.django_db
