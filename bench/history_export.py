@@ -80,9 +80,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run(quick: bool = False) -> list[Row]:
-    # Filling 100,000 exports alone takes minutes on a busy 2-core machine: make bench stops at 30,000.
+    # Filling 100,000 exports alone takes minutes on a busy 2-core machine: make bench stops at 30,000,
+    # with 2 timed runs a size (3 took make bench past its 15 minutes: 212 s of 910 on 2026-12-03).
     return _measure(
-        _parser().parse_args(["--runs", "1", "--sizes", "1000,3000"] if quick else ["--sizes", "10000,30000"])
+        _parser().parse_args(
+            ["--runs", "1", "--sizes", "1000,3000"] if quick else ["--runs", "2", "--sizes", "10000,30000"]
+        )
     )
 
 

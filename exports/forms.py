@@ -547,13 +547,33 @@ class QuickDateInput(QuickInput, forms.DateInput):
     pass
 
 
+# Filter values nobody could pick from the lists (an edited or stale address): the rule in words.
+NOT_LISTED = {
+    "status": {"invalid_choice": "Choose one of the listed statuses; “%(value)s” is not one."},
+    "format": {"invalid_choice": "Choose PDF, Excel or CSV; “%(value)s” is not one of them."},
+    "dashboard": {"invalid_choice": "Choose one of the listed dashboards; “%(value)s” is not one of them."},
+}
+
+
 class MyExportsFilter(forms.Form):
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Export.Status.choices], widget=QuickSelect)
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any status"), *Export.Status.choices],
+        widget=QuickSelect,
+        error_messages=NOT_LISTED["status"],
+    )
     dashboard = forms.ModelChoiceField(
-        required=False, queryset=Dashboard.objects.none(), empty_label="Any dashboard", widget=QuickSelect
+        required=False,
+        queryset=Dashboard.objects.none(),
+        empty_label="Any dashboard",
+        widget=QuickSelect,
+        error_messages=NOT_LISTED["dashboard"],
     )
     format = forms.ChoiceField(
-        required=False, choices=[("", "Any format"), *ExportFile.Format.choices], widget=QuickSelect
+        required=False,
+        choices=[("", "Any format"), *ExportFile.Format.choices],
+        widget=QuickSelect,
+        error_messages=NOT_LISTED["format"],
     )
 
     def __init__(self, *args, user=None, **kwargs):
@@ -583,6 +603,8 @@ FIRST_FILTER_DAY, LAST_FILTER_DAY = date.min + timedelta(days=1), date.max - tim
 
 
 class DayField(forms.DateField):
+    default_error_messages = {"invalid": "Give a date as YYYY-MM-DD (a real day of the calendar)."}
+
     def validate(self, value):
         super().validate(value)
         if value and not FIRST_FILTER_DAY <= value <= LAST_FILTER_DAY:
@@ -596,10 +618,19 @@ class HistoryFilter(forms.Form):
         queryset=Dashboard.objects.only("pk", "name").order_by("name"),
         empty_label="Any dashboard",
         widget=QuickSelect,
+        error_messages=NOT_LISTED["dashboard"],
     )
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Export.Status.choices], widget=QuickSelect)
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any status"), *Export.Status.choices],
+        widget=QuickSelect,
+        error_messages=NOT_LISTED["status"],
+    )
     format = forms.ChoiceField(
-        required=False, choices=[("", "Any format"), *ExportFile.Format.choices], widget=QuickSelect
+        required=False,
+        choices=[("", "Any format"), *ExportFile.Format.choices],
+        widget=QuickSelect,
+        error_messages=NOT_LISTED["format"],
     )
     date_from = DayField(required=False, label="From", widget=QuickDateInput(attrs={"type": "date"}))
     date_to = DayField(required=False, label="To", widget=QuickDateInput(attrs={"type": "date"}))

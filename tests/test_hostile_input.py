@@ -101,9 +101,9 @@ def test_history_download_with_a_refused_filter_is_not_the_whole_history(client,
 
     assert response.status_code == 400
     assert body(response).splitlines() == [
-        "dashboard: Select a valid choice. That choice is not one of the available choices.",
-        "status: Select a valid choice. DONE is not one of the available choices.",
-        "date_from: Enter a valid date.",
+        "dashboard: Choose one of the listed dashboards; “999999” is not one of them.",
+        "status: Choose one of the listed statuses; “DONE” is not one.",
+        "date_from: Give a date as YYYY-MM-DD (a real day of the calendar).",
     ]
     assert counts() == before
 
@@ -128,10 +128,12 @@ def test_history_filters_at_the_edges_of_the_calendar_still_work(client, demo_us
 def test_my_exports_with_a_refused_filter_is_a_400_showing_the_field(client, alice):
     make_export(alice, make_dashboard())
     client.force_login(alice)
-    response = client.get(reverse("exports:list"), {"status": "DONE"})
+    response = client.get(reverse("exports:list"), {"status": "DONE", "format": "DOCX"})
     assert response.status_code == 400
     page = body(response)
-    assert 'id="id_status_error"' in page
+    # Next to its field, the rule in words (it was Django's "Select a valid choice").
+    assert 'id="id_status_error"' in page and "Choose one of the listed statuses; “DONE” is not one." in page
+    assert 'id="id_format_error"' in page and "Choose PDF, Excel or CSV; “DOCX” is not one of them." in page
     assert 'class="export-row"' not in page
 
 
