@@ -1,5 +1,5 @@
 """Words for the history pages: a file format as people write it (CSV, Excel, PDF), an audit action in
-words, which file a download was, and an event's data as indented JSON."""
+words, which file a download was, an event's data as indented JSON; and the list rows (exports/rows.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
 
-from exports import events, history
+from exports import events, history, rows
 from exports.snapshot_rules import FORMAT_WORDS
 
 register = template.Library()
@@ -35,3 +35,14 @@ def downloaded_file(event) -> str:
 def pretty_json(data: Any) -> str:
     """Escaped by the template like any text: the JSON is shown, never interpreted."""
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder)
+
+
+@register.simple_tag(takes_context=True)
+def export_row(context, export):
+    """A row of My exports (exports/rows.py); the CSRF token is read only for a Cancel button."""
+    return rows.my_export_row(export, user_id=context["user"].pk, csrf_token=context.get("csrf_token", ""))
+
+
+@register.simple_tag
+def history_row(export):
+    return rows.history_row(export)
