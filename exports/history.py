@@ -199,14 +199,20 @@ UNLISTED = ("spec", "dashboard__data_sets", "dashboard__rls_tag_keys", "user__pa
 
 def list_rows(exports: QuerySet[Export]) -> QuerySet[Export]:
     files = Prefetch("files", queryset=ExportFile.objects.defer("sheet_ids", "visual_ids").order_by("index", "part"))
-    rows = exports.select_related("dashboard", "user").defer(*UNLISTED).prefetch_related(files)
-    return with_queue_position(rows)
+    return exports.select_related("dashboard", "user").defer(*UNLISTED).prefetch_related(files)
 
 
 def decorate(exports: Iterable[Export]) -> list[Export]:
-    """Attach what the row partial shows; no queries (the rows came from list_rows) but the
-    estimates of unfinished exports (exports/estimates.py)."""
+    """Attach what the row partial shows; no queries (the rows came from list_rows) but, when some
+    rows are unfinished, their queue positions and estimates (exports/estimates.py)."""
     rows = list(exports)
+    # Only waiting rows have a place in the queue: one query for them, none on most pages (the
+    # subquery on every row cost about 1.5 ms of SQL compiling per page).
+    waiting = [export.pk for export in rows if export.status == Export.Status.PENDING]
+    if waiting:
+        places = dict(with_queue_position(Export.objects.filter(pk__in=waiting)).values_list("pk", "queue_ahead"))
+        for export in rows:
+            export.queue_ahead = places.get(export.pk)
     for export in rows:
         export.outputs_text = outputs_summary(export.formats.split())
         export.file_list = list(export.files.all())  # prefetched by list_rows, else one query
@@ -232,10 +238,6 @@ def export_duration(export: Export) -> str:
 
 def decorate_one(export: Export) -> Export:
     """The same attributes for one export fetched on its own (status partial, detail page)."""
-    if export.status == Export.Status.PENDING:
-        export.queue_ahead = with_queue_position(Export.objects.filter(pk=export.pk)).values_list(
-            "queue_ahead", flat=True
-        )[0]
     return decorate([export])[0]
 
 

@@ -224,8 +224,9 @@ def test_my_exports_runs_constant_queries(client, alice, django_assert_max_num_q
     client.force_login(alice)
     # 7 (one of them the permission check, exports/access.py), 1 for the count of exports that ended
     # while alice was elsewhere (exports/notices.py),
-    # 2 for the waiting rows' estimated start (the account's queue, one duration estimate).
-    with django_assert_max_num_queries(10):
+    # 3 for the waiting rows: their places in the queue, their estimated start (the account's queue,
+    # one duration estimate).
+    with django_assert_max_num_queries(11):
         response = client.get(reverse("exports:list"))
     assert response.content.decode().count('class="export-row"') == min(rows, 25)
 
