@@ -226,6 +226,7 @@ NEW_INDEXES = [
     "export_newest_idx",
     "export_user_newest_idx",
     "export_user_status_idx",
+    "export_user_dashboard_idx",
     "export_status_newest_idx",
     *(f"export_{lead}{fmt}_idx" for fmt in ("pdf", "excel", "csv") for lead in ("", "user_")),
     "export_search_trgm_idx",
@@ -271,6 +272,9 @@ def _plans(seed: dict) -> None:
         "history, text search": Export.objects.filter(old_search).order_by("-created_at")[:25],
         "My exports, dashboard choices": Dashboard.objects.filter(exports__user=alice).distinct(),
         "My exports, count": mine.order_by().values("pk"),
+        "My exports, dashboard filter, count (capped)": mine.filter(dashboard=seed["dashboard"])
+        .order_by()
+        .values("pk")[:276],
         "history, count": Export.objects.order_by().values("pk"),
     }
     after = {
@@ -285,6 +289,9 @@ def _plans(seed: dict) -> None:
         )[:25],
         "My exports, dashboard choices": MyExportsFilter(user=alice).fields["dashboard"].queryset,
         "My exports, count (capped)": mine.order_by().values("pk")[:276],
+        "My exports, dashboard filter, count (capped)": mine.filter(dashboard=seed["dashboard"])
+        .order_by()
+        .values("pk")[:276],
         "history, count (capped)": Export.objects.order_by().values("pk")[:276],
     }
     with transaction.atomic():
