@@ -555,13 +555,18 @@ NOT_LISTED = {
 }
 
 
+def status_filter() -> forms.ChoiceField:
+    choices = [("", "Any status"), *Export.Status.choices]
+    return forms.ChoiceField(required=False, choices=choices, widget=QuickSelect, error_messages=NOT_LISTED["status"])
+
+
+def format_filter() -> forms.ChoiceField:
+    choices = [("", "Any format"), *ExportFile.Format.choices]
+    return forms.ChoiceField(required=False, choices=choices, widget=QuickSelect, error_messages=NOT_LISTED["format"])
+
+
 class MyExportsFilter(forms.Form):
-    status = forms.ChoiceField(
-        required=False,
-        choices=[("", "Any status"), *Export.Status.choices],
-        widget=QuickSelect,
-        error_messages=NOT_LISTED["status"],
-    )
+    status = status_filter()
     dashboard = forms.ModelChoiceField(
         required=False,
         queryset=Dashboard.objects.none(),
@@ -569,12 +574,7 @@ class MyExportsFilter(forms.Form):
         widget=QuickSelect,
         error_messages=NOT_LISTED["dashboard"],
     )
-    format = forms.ChoiceField(
-        required=False,
-        choices=[("", "Any format"), *ExportFile.Format.choices],
-        widget=QuickSelect,
-        error_messages=NOT_LISTED["format"],
-    )
+    format = format_filter()
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -620,18 +620,8 @@ class HistoryFilter(forms.Form):
         widget=QuickSelect,
         error_messages=NOT_LISTED["dashboard"],
     )
-    status = forms.ChoiceField(
-        required=False,
-        choices=[("", "Any status"), *Export.Status.choices],
-        widget=QuickSelect,
-        error_messages=NOT_LISTED["status"],
-    )
-    format = forms.ChoiceField(
-        required=False,
-        choices=[("", "Any format"), *ExportFile.Format.choices],
-        widget=QuickSelect,
-        error_messages=NOT_LISTED["format"],
-    )
+    status = status_filter()
+    format = format_filter()
     date_from = DayField(required=False, label="From", widget=QuickDateInput(attrs={"type": "date"}))
     date_to = DayField(required=False, label="To", widget=QuickDateInput(attrs={"type": "date"}))
     q = forms.CharField(
