@@ -209,17 +209,15 @@ def decorate(exports: Iterable[Export]) -> list[Export]:
     # Only waiting rows have a place in the queue: one query for them, none on most pages (the
     # subquery on every row cost about 1.5 ms of SQL compiling per page).
     waiting = [export.pk for export in rows if export.status == Export.Status.PENDING]
+    ahead = {}
     if waiting:
-        places = dict(with_queue_position(Export.objects.filter(pk__in=waiting)).values_list("pk", "queue_ahead"))
-        for export in rows:
-            export.queue_ahead = places.get(export.pk)
+        ahead = dict(with_queue_position(Export.objects.filter(pk__in=waiting)).values_list("pk", "queue_ahead"))
     for export in rows:
         export.outputs_text = outputs_summary(export.formats.split())
         export.file_list = list(export.files.all())  # prefetched by list_rows, else one query
         export.file_count = len(export.file_list)
         export.duration = export_duration(export)
-        ahead = getattr(export, "queue_ahead", None)
-        export.queue_position = ahead + 1 if export.status == Export.Status.PENDING and ahead is not None else None
+        export.queue_position = ahead[export.pk] + 1 if export.pk in ahead else None
     return estimates.attach(rows)
 
 

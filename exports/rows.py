@@ -1,10 +1,10 @@
 """The rows of My exports and of the auditor's history as HTML, built in Python.
 
-The Django template engine resolved some 60 variables and tags per row: about a third of a 25-row
-page's time at 100,000 exports (BENCHMARKS.md, "List pages"). Here each row is a few format_html
-calls: every value is escaped by them, and the markup is what the row partials had. The templates
-call these through the `export_row` and `history_row` tags (exports/templatetags/history_words.py);
-the rows' data comes from history.decorate.
+The Django template engine resolved some 60 variables and tags per row, 25 rows a page; built here
+with format_html (every value escaped by it), the same markup costs My exports about 2 ms less a
+page (BENCHMARKS.md, "List pages"). The templates call these through the `export_row`,
+`history_row` and `export_estimate` tags (exports/templatetags/history_words.py); the rows' data
+comes from history.decorate.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _file_label(file, *, numbered: bool) -> str:
 
 
 def estimate(export) -> SafeString:
-    """exports/_estimate.html: "about 40 s left" with the expected time as its title."""
+    """ "about 40 s left" with the expected time as its title (list rows and the export's page)."""
     if not export.estimate_text:
         return SafeString("")
     if export.estimated_finish_at:

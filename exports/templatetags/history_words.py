@@ -46,3 +46,8 @@ def export_row(context, export):
 @register.simple_tag
 def history_row(export):
     return rows.history_row(export)
+
+
+@register.simple_tag
+def export_estimate(export):
+    return rows.estimate(export)
