@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -67,7 +67,7 @@ FROM unnest(%s::bigint[], %s::text[]) AS k(dashboard_id, formats)
 CROSS JOIN LATERAL (
     SELECT e.run_seconds FROM {Export._meta.db_table} e
     WHERE e.dashboard_id = k.dashboard_id AND e.formats = k.formats
-      AND e.status = '{S.COMPLETED}' AND e.run_seconds IS NOT NULL
+      AND e.status = %s AND e.run_seconds IS NOT NULL
     ORDER BY e.finished_at DESC LIMIT %s
 ) r
 """
@@ -81,7 +81,7 @@ def durations(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Estimate
     if len(runs) > 1 and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             ids, formats = [k[0] for k in runs], [k[1] for k in runs]
-            cursor.execute(_LATEST_RUNS_SQL, [ids, formats, settings.EXPORT_ESTIMATE_SAMPLES])
+            cursor.execute(_LATEST_RUNS_SQL, [ids, formats, S.COMPLETED, settings.EXPORT_ESTIMATE_SAMPLES])
             rows = cursor.fetchall()
     else:
         rows = [row for key in runs for row in _latest_runs(*key)]
@@ -113,11 +113,17 @@ def finish_at(export: Export, durations: _Durations | None = None, now: datetime
     return (export.submitted_at or now or timezone.now()) + timedelta(seconds=seconds)
 
 
-def queue_starts(account_id: str, durations: _Durations, now: datetime) -> dict[Any, datetime]:
-    """When each waiting export of the account should get a running slot (pk -> time): the slots
-    free up as the running exports end, and each waiting export in turn takes the first free one
-    for its own expected run. One query, and one per (dashboard, formats); the share of slots
-    scheduled exports may hold is left out (a guess, not a promise)."""
+class Turn(NamedTuple):
+    position: int  # 1: the next export of its account to start
+    start: datetime  # when it should get a running slot
+
+
+def queue_turns(account_id: str, durations: _Durations, now: datetime) -> dict[Any, Turn]:
+    """Each waiting export's place in its account's queue and when it should get a running slot
+    (pk -> Turn), for the first MAX_AHEAD of them: the slots free up as the running exports end,
+    and each waiting export in turn takes the first free one for its own expected run. Two queries
+    (the walk, the durations); the share of slots scheduled exports may hold is left out (a guess,
+    not a promise)."""
     limit = settings.SNAPSHOT_MAX_RUNNING_JOBS_PER_ACCOUNT
     waiting = ExpressionWrapper(Q(status=S.PENDING), output_field=BooleanField())
     rows = list(
@@ -129,12 +135,13 @@ def queue_starts(account_id: str, durations: _Durations, now: datetime) -> dict[
     slots = [max(now, finish_at(export, durations, now)) for export in rows if export.status != S.PENDING]
     slots += [now] * max(0, limit - len(slots))
     heapq.heapify(slots)
-    starts = {}
+    turns = {}
     for export in rows:
         if export.status == S.PENDING:
-            starts[export.pk] = free = heapq.heappop(slots)
+            free = heapq.heappop(slots)
+            turns[export.pk] = Turn(len(turns) + 1, free)
             heapq.heappush(slots, free + timedelta(seconds=durations.of(export)))
-    return starts
+    return turns
 
 
 def left_in_words(seconds: float) -> str:
@@ -147,18 +154,21 @@ def left_in_words(seconds: float) -> str:
 
 def attach(exports: list[Export], now: datetime | None = None) -> list[Export]:
     """Set estimated_finish_at, estimated_start_at and estimate_text on each export, as pages and the
-    API show them: "about 40 s left" / "taking longer than usual" / "starts in about 2 min"."""
+    API show them: "about 40 s left" / "taking longer than usual" / "starts in about 2 min"; and the
+    queue_position of waiting exports the queue walk reached (None for the others)."""
     now = now or timezone.now()
     durations = _Durations()
     durations.need(e for e in exports if e.status in Export.IN_FLIGHT)
-    starts: dict[str, dict] = {}
+    turns: dict[str, dict] = {}
     for export in exports:
         export.estimated_finish_at = finish_at(export, durations, now)
-        export.estimated_start_at = None
+        export.estimated_start_at = export.queue_position = None
         if export.status == S.PENDING:
-            if export.aws_account_id not in starts:
-                starts[export.aws_account_id] = queue_starts(export.aws_account_id, durations, now)
-            export.estimated_start_at = starts[export.aws_account_id].get(export.pk)
+            if export.aws_account_id not in turns:
+                turns[export.aws_account_id] = queue_turns(export.aws_account_id, durations, now)
+            turn = turns[export.aws_account_id].get(export.pk)
+            if turn is not None:
+                export.queue_position, export.estimated_start_at = turn
         export.estimate_text = _text(export, now)
     return exports
 

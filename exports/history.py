@@ -204,21 +204,22 @@ def list_rows(exports: QuerySet[Export]) -> QuerySet[Export]:
 
 def decorate(exports: Iterable[Export]) -> list[Export]:
     """Attach what the row partial shows; no queries (the rows came from list_rows) but, when some
-    rows are unfinished, their queue positions and estimates (exports/estimates.py)."""
+    rows are unfinished, their estimates and queue positions (exports/estimates.py)."""
     rows = list(exports)
-    # Only waiting rows have a place in the queue: one query for them, none on most pages (the
-    # subquery on every row cost about 1.5 ms of SQL compiling per page).
-    waiting = [export.pk for export in rows if export.status == Export.Status.PENDING]
-    ahead = {}
-    if waiting:
-        ahead = dict(with_queue_position(Export.objects.filter(pk__in=waiting)).values_list("pk", "queue_ahead"))
     for export in rows:
         export.outputs_text = outputs_summary(export.formats.split())
         export.file_list = list(export.files.all())  # prefetched by list_rows, else one query
         export.file_count = len(export.file_list)
         export.duration = export_duration(export)
-        export.queue_position = ahead[export.pk] + 1 if export.pk in ahead else None
-    return estimates.attach(rows)
+    estimates.attach(rows)  # also the queue positions of waiting rows, from its walk of the queue
+    # Waiting further back than that walk reaches (rare): counted, in one query for the page.
+    beyond = [export.pk for export in rows if export.status == Export.Status.PENDING and not export.queue_position]
+    if beyond:
+        ahead = dict(with_queue_position(Export.objects.filter(pk__in=beyond)).values_list("pk", "queue_ahead"))
+        for export in rows:
+            if export.pk in ahead:
+                export.queue_position = ahead[export.pk] + 1
+    return rows
 
 
 def export_duration(export: Export) -> str:

@@ -16,7 +16,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from exports import history
-from exports.events import FILE_DOWNLOADED
 from exports.models import Export
 from exports.snapshot_rules import FORMAT_WORDS
 
@@ -141,9 +140,9 @@ def _history_files(export) -> SafeString:
 
 def _downloads(export) -> SafeString:
     parts = []
-    for event in export.downloads:
+    for event in export.downloads:  # download events only (history.history_exports)
         where = format_html(" from {}", event.ip_address) if event.ip_address else ""
-        which = history.downloaded_file(event.data).words if event.action == FILE_DOWNLOADED else ""
+        which = history.downloaded_file(event.data).words
         parts.append(
             format_html(
                 '<div>{} {}{}<div class="muted">{}</div></div>',

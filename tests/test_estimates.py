@@ -274,6 +274,25 @@ def test_a_waiting_export_shows_its_place_and_when_it_should_start(client, setti
 
 
 @pytest.mark.django_db
+def test_a_waiting_export_beyond_the_estimated_part_of_the_queue_still_shows_its_place(
+    client, settings, monkeypatch, alice
+):
+    settings.SNAPSHOT_MAX_RUNNING_JOBS_PER_ACCOUNT = 1
+    monkeypatch.setattr(estimates, "MAX_AHEAD", 0)  # the queue walk reaches only the first
+    dashboard = make_dashboard()
+    first = build_export(alice, dashboard, status=S.PENDING, formats=("CSV",))
+    first.save(force_insert=True)
+    with time_machine.travel(timezone.now() + timedelta(seconds=1), tick=False):
+        build_export(alice, dashboard, status=S.PENDING, formats=("CSV",)).save(force_insert=True)
+    client.force_login(alice)
+
+    page = client.get(reverse("exports:list")).content.decode()
+
+    assert "Position 1 in the queue" in page and "Position 2 in the queue" in page
+    assert page.count('class="muted estimate"') == 1  # no start is guessed past the walk
+
+
+@pytest.mark.django_db
 @time_machine.travel("2026-06-01 12:00:00+00:00", tick=False)
 def test_the_api_gives_the_estimated_finish_and_start(alice):
     from tests.factories import make_sales_catalog

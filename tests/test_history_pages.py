@@ -224,9 +224,8 @@ def test_my_exports_runs_constant_queries(client, alice, django_assert_max_num_q
     client.force_login(alice)
     # 7 (one of them the permission check, exports/access.py), 1 for the count of exports that ended
     # while alice was elsewhere (exports/notices.py),
-    # 3 for the waiting rows: their places in the queue, their estimated start (the account's queue,
-    # one duration estimate).
-    with django_assert_max_num_queries(11):
+    # 2 for the waiting rows' places and estimated starts (the account's queue, one duration estimate).
+    with django_assert_max_num_queries(10):
         response = client.get(reverse("exports:list"))
     assert response.content.decode().count('class="export-row"') == min(rows, 25)
 
