@@ -20,16 +20,25 @@ def _get[M: Model](objects: QuerySet[M], message: str, **lookup) -> M:
         raise NotFound(message) from None
 
 
+def auditor_grants(user) -> QuerySet[Permission]:
+    """exports.view_history granted to the user directly or through a group (a user, or OuterRef("pk"))."""
+    granted = Permission.objects.filter(content_type__app_label="exports", codename="view_history")
+    return granted.filter(Q(user=user) | Q(group__user=user))
+
+
+def remember_auditor(user, granted: bool) -> None:
+    """Whether the user is an auditor, kept on the user object for the rest of the request."""
+    user._is_auditor = user.is_active and (user.is_superuser or granted)
+
+
 def is_auditor(user) -> bool:
-    """user.has_perm("exports.view_history") in one query, remembered on the user object as Django
-    remembers permissions: ModelBackend reads every permission of the user and of their groups (two
-    queries) on each page, for this one question."""
+    """user.has_perm("exports.view_history") in at most one query, remembered on the user object as Django
+    remembers permissions (ModelBackend would read every permission of the user and of their groups,
+    two queries, for this one question). A user loaded by exports.backends.PortalBackend comes with it."""
     if not user.is_authenticated:
         return False
     if not hasattr(user, "_is_auditor"):
-        granted = Permission.objects.filter(content_type__app_label="exports", codename="view_history")
-        granted = granted.filter(Q(user=user) | Q(group__user=user))
-        user._is_auditor = user.is_active and (user.is_superuser or granted.exists())
+        remember_auditor(user, auditor_grants(user).exists())
     return user._is_auditor
 
 

@@ -139,7 +139,9 @@ if TESTING:
     # Demo users are created in many tests: PBKDF2 would cost about a second each time.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # django-axes first: it refuses a locked-out username or address before any password is checked.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# PortalBackend is ModelBackend reading the navigation's two questions with the user (exports/backends.py);
+# sessions signed in under ModelBackend before it (December 2026) sign in once again.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "exports.backends.PortalBackend"]
 # After LOGIN_FAILURE_LIMIT wrong passwords for one username, or from one client address, that
 # username or address is locked for LOGIN_LOCKOUT_MINUTES (each further failure restarts the
 # wait); an admin unlocks earlier by deleting its access attempts (admin, or `axes_reset_username`).

@@ -136,9 +136,9 @@ def test_query_count_does_not_grow_with_the_catalog(client, alice, django_assert
     for n in range(8):
         make_sales_catalog(dashboard_id=f"sales-{n}")
 
-    with django_assert_max_num_queries(8 + 1):  # + the navigation's count of unseen ends (exports/notices.py)
+    with django_assert_max_num_queries(7):
         html = client.get("/dashboards/").content.decode()
 
     assert html.count("New export") == 8
-    with django_assert_max_num_queries(8 + 1):  # + the navigation's count of unseen ends (exports/notices.py)
+    with django_assert_max_num_queries(7):
         client.get("/dashboards/?q=revenue", headers={"HX-Request": "true"})

@@ -221,7 +221,7 @@ def test_my_schedules_shows_words_next_run_in_the_viewers_zone_and_last_outcome(
     client.force_login(alice)
     client.cookies["portal_tz"] = "America/New_York"
 
-    with django_assert_max_num_queries(8 + 1):  # + the navigation's count of unseen ends (exports/notices.py)
+    with django_assert_max_num_queries(7):
         response = client.get(reverse("exports:schedules"))
     body = text(response)
     card = body[body.index(f'id="schedule-{first.pk}"') :]
