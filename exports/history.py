@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
@@ -197,18 +198,33 @@ def filter_format(exports: QuerySet[Export], fmt: str) -> QuerySet[Export]:
 UNLISTED = ("spec", "dashboard__data_sets", "dashboard__rls_tag_keys", "user__password")
 
 
+# My exports' rows show neither the request nor anything of the user's.
+UNLISTED_MINE = ("spec", "request", "dashboard__data_sets", "dashboard__rls_tag_keys")
+
+
 def list_rows(exports: QuerySet[Export]) -> QuerySet[Export]:
-    files = Prefetch("files", queryset=ExportFile.objects.defer("sheet_ids", "visual_ids").order_by("index", "part"))
-    return exports.select_related("dashboard", "user").defer(*UNLISTED).prefetch_related(files)
+    return exports.select_related("dashboard", "user").defer(*UNLISTED)
+
+
+def attach_files(rows: list[Export]) -> None:
+    """Each row's files as file_list, in one query for all of them. Not prefetch_related: it builds a
+    queryset for each row, about 1 ms of a page of 25 (BENCHMARKS.md, "List pages")."""
+    files = defaultdict(list)
+    found = ExportFile.objects.filter(export_id__in=[row.pk for row in rows]).defer("sheet_ids", "visual_ids")
+    for export_file in found.order_by("export_id", "index", "part"):
+        files[export_file.export_id].append(export_file)
+    for row in rows:
+        row.file_list = files[row.pk]
 
 
 def decorate(exports: Iterable[Export]) -> list[Export]:
-    """Attach what the row partial shows; no queries (the rows came from list_rows) but, when some
-    rows are unfinished, their estimates and queue positions (exports/estimates.py)."""
+    """Attach what a row shows: its files (one query), and when some rows are unfinished, their
+    estimates and queue positions (exports/estimates.py)."""
     rows = list(exports)
+    if rows:
+        attach_files(rows)
     for export in rows:
         export.outputs_text = outputs_summary(export.formats.split())
-        export.file_list = list(export.files.all())  # prefetched by list_rows, else one query
         export.file_count = len(export.file_list)
         export.duration = export_duration(export)
     estimates.attach(rows)  # also the queue positions of waiting rows, from its walk of the queue
@@ -323,8 +339,9 @@ NEWEST_FIRST = ("-created_at", "-pk")
 
 
 def my_exports(*, user, filters: dict[str, Any]) -> QuerySet[Export]:
-    rows = list_rows(apply_filters(Export.objects.filter(user=user), filters)).defer("request")
-    return rows.order_by(*NEWEST_FIRST)
+    """The user's exports; not joined to the user (all rows are theirs) nor reading the request."""
+    rows = apply_filters(Export.objects.filter(user=user), filters).select_related("dashboard")
+    return rows.defer(*UNLISTED_MINE).order_by(*NEWEST_FIRST)
 
 
 def history_exports(*, filters: dict[str, Any]) -> QuerySet[Export]:

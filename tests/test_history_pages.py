@@ -225,7 +225,7 @@ def test_my_exports_runs_constant_queries(client, alice, django_assert_max_num_q
     # 7 (one of them the permission check, exports/access.py), 1 for the count of exports that ended
     # while alice was elsewhere (exports/notices.py),
     # 2 for the waiting rows' places and estimated starts (the account's queue, one duration estimate).
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(8):
         response = client.get(reverse("exports:list"))
     assert response.content.decode().count('class="export-row"') == min(rows, 25)
 
@@ -235,7 +235,7 @@ def test_auditor_history_runs_constant_queries(client, alice, audra, django_asse
     dashboard = make_dashboard()
     Export.objects.bulk_create([build_export(alice, dashboard, tags={"region": "EMEA"}) for _ in range(rows)])
     client.force_login(audra)
-    with django_assert_max_num_queries(9 + 1):  # + the navigation's count of unseen ends (exports/notices.py)
+    with django_assert_max_num_queries(8):
         response = client.get(reverse("exports:audit"))
     assert response.content.decode().count('id="history-') == min(rows, 25)
 
@@ -268,7 +268,7 @@ def test_audit_log_runs_constant_queries(client, alice, audra, django_assert_max
     for n in range(events):
         audit.record("test.step", actor=alice, export=export, data={"n": n})
     client.force_login(audra)
-    with django_assert_max_num_queries(6 + 1):  # + the navigation's count of unseen ends (exports/notices.py)
+    with django_assert_max_num_queries(5):
         response = client.get(reverse("exports:audit_events"))
     assert response.content.decode().count("test.step") == min(events, 50)
 

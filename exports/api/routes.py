@@ -229,7 +229,7 @@ def export_list(
 
 def _one(user, export_id) -> Export:
     export = access.get_export_for_user(user, export_id)
-    export = Export.objects.select_related("dashboard").prefetch_related("files").get(pk=export.pk)
+    export = Export.objects.select_related("dashboard").get(pk=export.pk)
     return history.decorate_one(export)
 
 
@@ -254,7 +254,7 @@ def _export_out(export: Export) -> dict[str, Any]:
 
 
 def _files_out(export: Export) -> list[dict[str, Any]]:
-    files = sorted(export.files.all(), key=lambda f: (f.index, f.part))
+    files = export.file_list  # in order (history.decorate)
     return [_file_out(f, name) for f, name in zip(files, received_names(export, files), strict=True)]
 
 

@@ -3,11 +3,9 @@ words, which file a download was, an event's data as indented JSON; and the list
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import template
-from django.core.serializers.json import DjangoJSONEncoder
 
 from exports import events, history, rows
 from exports.snapshot_rules import FORMAT_WORDS
@@ -34,7 +32,7 @@ def downloaded_file(event) -> str:
 @register.filter
 def pretty_json(data: Any) -> str:
     """Escaped by the template like any text: the JSON is shown, never interpreted."""
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder)
+    return rows.pretty_json(data)
 
 
 @register.simple_tag(takes_context=True)
@@ -46,6 +44,11 @@ def export_row(context, export):
 @register.simple_tag
 def history_row(export):
     return rows.history_row(export)
+
+
+@register.simple_tag
+def audit_event_row(event):
+    return rows.audit_event_row(event)
 
 
 @register.simple_tag
