@@ -140,7 +140,7 @@ if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # django-axes first: it refuses a locked-out username or address before any password is checked.
 # PortalBackend is ModelBackend reading the navigation's two questions with the user (exports/backends.py);
-# sessions signed in under ModelBackend before it (December 2026) sign in once again.
+# sessions signed in under ModelBackend are renamed to it by migration 0019, so the deploy signs nobody out.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "exports.backends.PortalBackend"]
 # After LOGIN_FAILURE_LIMIT wrong passwords for one username, or from one client address, that
 # username or address is locked for LOGIN_LOCKOUT_MINUTES (each further failure restarts the
