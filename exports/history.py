@@ -168,6 +168,11 @@ def downloaded_file(data: Any) -> DownloadedFile:
     )
 
 
+def download_words(event: AuditEvent) -> str:
+    """Which file a download event was about ("File 1 (PDF): name.pdf"); empty for other events."""
+    return downloaded_file(event.data).words if event.action == FILE_DOWNLOADED else ""
+
+
 # --- list selectors ---
 
 
@@ -194,16 +199,8 @@ def filter_format(exports: QuerySet[Export], fmt: str) -> QuerySet[Export]:
     return exports.filter(formats__contains=fmt)
 
 
-# What no list row shows: JSON that would be decoded for every row (the request stays for the history).
-UNLISTED = ("spec", "dashboard__data_sets", "dashboard__rls_tag_keys", "user__password")
-
-
-# My exports' rows show neither the request nor anything of the user's.
-UNLISTED_MINE = ("spec", "request", "dashboard__data_sets", "dashboard__rls_tag_keys")
-
-
-def list_rows(exports: QuerySet[Export]) -> QuerySet[Export]:
-    return exports.select_related("dashboard", "user").defer(*UNLISTED)
+# What no list row shows: JSON that would be decoded for every row (the history still reads the request).
+UNLISTED = ("spec", "dashboard__data_sets", "dashboard__rls_tag_keys")
 
 
 def attach_files(rows: list[Export]) -> None:
@@ -341,7 +338,7 @@ NEWEST_FIRST = ("-created_at", "-pk")
 def my_exports(*, user, filters: dict[str, Any]) -> QuerySet[Export]:
     """The user's exports; not joined to the user (all rows are theirs) nor reading the request."""
     rows = apply_filters(Export.objects.filter(user=user), filters).select_related("dashboard")
-    return rows.defer(*UNLISTED_MINE).order_by(*NEWEST_FIRST)
+    return rows.defer(*UNLISTED, "request").order_by(*NEWEST_FIRST)
 
 
 def history_exports(*, filters: dict[str, Any]) -> QuerySet[Export]:
@@ -350,8 +347,8 @@ def history_exports(*, filters: dict[str, Any]) -> QuerySet[Export]:
         queryset=AuditEvent.objects.filter(action=FILE_DOWNLOADED).order_by("seq"),
         to_attr="downloads",
     )
-    exports = apply_filters(Export.objects.all(), filters).select_related("destination")
-    return list_rows(exports).prefetch_related(downloads).order_by(*NEWEST_FIRST)
+    exports = apply_filters(Export.objects.all(), filters).select_related("dashboard", "user", "destination")
+    return exports.defer(*UNLISTED, "user__password").prefetch_related(downloads).order_by(*NEWEST_FIRST)
 
 
 # --- the streamed history (CSV, JSON Lines) ---

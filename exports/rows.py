@@ -212,7 +212,7 @@ def history_row(export) -> SafeString:
 def audit_event_row(event) -> SafeString:
     """A row of the audit log: when, who from where, the action in words, its export and data, its hash."""
     where = _html('<div class="muted">{}</div>', event.ip_address) if event.ip_address else ""
-    file = history.downloaded_file(event.data).words if event.action == events.FILE_DOWNLOADED else ""
+    file = history.download_words(event)
     export = ""
     if event.export_id:
         name = event.export.dashboard.name or event.export_id

@@ -26,7 +26,7 @@ def action_words(action: str) -> str:
 @register.filter
 def downloaded_file(event) -> str:
     """Which file a download event was about ("File 1 (PDF): name.pdf"); empty for other events."""
-    return history.downloaded_file(event.data).words if event.action == events.FILE_DOWNLOADED else ""
+    return history.download_words(event)
 
 
 @register.filter
