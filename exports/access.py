@@ -20,9 +20,13 @@ def _get[M: Model](objects: QuerySet[M], message: str, **lookup) -> M:
         raise NotFound(message) from None
 
 
+AUDITOR_PERMISSION = ("exports", "view_history")  # (app label, codename); exports.backends reads it too
+
+
 def auditor_grants(user) -> QuerySet[Permission]:
     """exports.view_history granted to the user directly or through a group (a user, or OuterRef("pk"))."""
-    granted = Permission.objects.filter(content_type__app_label="exports", codename="view_history")
+    app_label, codename = AUDITOR_PERMISSION
+    granted = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
     return granted.filter(Q(user=user) | Q(group__user=user))
 
 
