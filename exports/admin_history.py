@@ -51,6 +51,18 @@ class CappedCountAdmin(admin.ModelAdmin):
 
     show_full_result_count = False
     list_per_page = 25  # as the portal's own lists; filters and search narrow the rest
+    # The columns the changelist shows: only these are read (JSON columns decoded for 25 rows and
+    # never shown were a tenth of the page's time at 100,000 rows). The change view reads every field.
+    list_columns: tuple[str, ...] = ()
+
+    def get_changelist(self, request, **kwargs):
+        changelist, columns = super().get_changelist(request, **kwargs), self.list_columns
+
+        class ListedColumnsOnly(changelist):
+            def get_queryset(self, request, exclude_parameters=None):
+                return super().get_queryset(request, exclude_parameters).only(*columns)
+
+        return ListedColumnsOnly if columns else changelist
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         asked = request.GET.get(PAGE_VAR, "")
@@ -61,6 +73,7 @@ class CappedCountAdmin(admin.ModelAdmin):
 
 class ExportAdmin(ReadOnlyMixin, CappedCountAdmin):
     list_display = ("created_at", "user", "dashboard", "status", "aws_job_status", "error_code")
+    list_columns = ("created_at", "user__username", "dashboard__name", "status", "aws_job_status", "error_code")
     list_filter = ("status", "dashboard")
     list_select_related = ("user", "dashboard")
     search_fields = (
@@ -90,6 +103,7 @@ class ActionFilter(admin.SimpleListFilter):
 
 class AuditEventAdmin(ReadOnlyMixin, CappedCountAdmin):
     list_display = ("seq", "created_at", "actor_username", "what", "action", "object_type", "object_id", "ip_address")
+    list_columns = ("seq", "created_at", "actor_username", "action", "object_type", "object_id", "ip_address")
     list_filter = (ActionFilter,)
     search_fields = ("actor_username", "action", "object_id")
     ordering = ("-seq",)

@@ -274,3 +274,22 @@ def test_row_addresses_are_the_ones_reverse_gives(alice):
     part = ExportFile(export=export, index=12, part=7, parts=9, format="CSV")
     assert whole.download_url == reverse("exports:download", args=[export.pk, 3])
     assert part.download_url == reverse("exports:download_part", args=[export.pk, 12, 7])
+
+
+@pytest.mark.parametrize(
+    "path, table, unshown",
+    [
+        ("/admin/exports/export/", "exports_export", "request"),
+        ("/admin/exports/auditevent/", "exports_auditevent", "data"),
+    ],
+)
+def test_the_admin_changelists_read_only_the_columns_they_show(client, demo_users, path, table, unshown):
+    from django.test.utils import CaptureQueriesContext
+
+    _fill(3)
+    client.force_login(demo_users["admin"])
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(path)
+    assert page.status_code == 200
+    listing = [q["sql"] for q in queries if f'FROM "{table}"' in q["sql"] and "ORDER BY" in q["sql"]]
+    assert listing and all(f'"{table}"."{unshown}"' not in sql for sql in listing), listing
