@@ -344,7 +344,10 @@ def my_exports(*, user, filters: dict[str, Any]) -> QuerySet[Export]:
 def history_exports(*, filters: dict[str, Any]) -> QuerySet[Export]:
     downloads = Prefetch(
         "events",
-        queryset=AuditEvent.objects.filter(action=FILE_DOWNLOADED).order_by("seq"),
+        # What rows.py shows of each download; the hash chain's columns stay in the database.
+        queryset=AuditEvent.objects.filter(action=FILE_DOWNLOADED)
+        .only("export", "created_at", "actor_username", "ip_address", "data")
+        .order_by("seq"),
         to_attr="downloads",
     )
     exports = apply_filters(Export.objects.all(), filters).select_related("dashboard", "user", "destination")

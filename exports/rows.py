@@ -66,8 +66,12 @@ def estimate(export) -> SafeString:
     return _html('<span class="muted estimate"{}>{}</span>', title, export.estimate_text)
 
 
+_STATUS_WORDS = dict(S.choices)  # get_status_display() without its per-call dict of the choices
+
+
 def _badge(export) -> SafeString:
-    return _html('<span class="badge status-{}">{}</span>', export.status.lower(), export.get_status_display())
+    words = _STATUS_WORDS.get(export.status, export.status)
+    return _html('<span class="badge status-{}">{}</span>', export.status.lower(), words)
 
 
 def _status(export) -> SafeString:
