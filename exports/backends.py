@@ -43,7 +43,8 @@ def _user_query() -> str:
                               WHERE ug.{q("user_id")} = u.{q("id")} AND gp.{q("permission_id")} = p.{q("id")})))
                 AS auditor_grant,
             EXISTS(SELECT 1 FROM {q(Export._meta.db_table)} e
-                   WHERE e.{q("end_notice")} > %s AND e.{q("user_id")} = u.{q("id")}) AS has_unseen_end
+                   WHERE e.{q("end_notice")} > {int(Export.EndNotice.NONE)} AND e.{q("user_id")} = u.{q("id")})
+                AS has_unseen_end
         FROM {q(users)} u WHERE u.{q("id")} = %s
     """
 
@@ -55,7 +56,7 @@ class PortalBackend(ModelBackend):
             pk = user_model._meta.pk.to_python(user_id)
         except ValidationError:  # a session naming no valid primary key: nobody, as ModelBackend answers
             return None
-        params = [*access.AUDITOR_PERMISSION, Export.EndNotice.NONE, pk]
+        params = [*access.AUDITOR_PERMISSION, pk]
         user = next(iter(user_model._default_manager.raw(_user_query(), params)), None)
         if user is None or not self.user_can_authenticate(user):
             return None

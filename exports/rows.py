@@ -159,14 +159,14 @@ def _history_files(export) -> SafeString:
 
 def _downloads(export) -> SafeString:
     parts = []
-    for event in export.downloads:  # download events only (history.history_exports)
-        where = _html(" from {}", event.ip_address) if event.ip_address else ""
-        which = history.downloaded_file(event.data).words
+    for event in export.downloads:  # dicts of download events (history.attach_downloads)
+        where = _html(" from {}", event["ip_address"]) if event["ip_address"] else ""
+        which = history.downloaded_file(event["data"]).words
         parts.append(
             _html(
                 '<div>{} {}{}<div class="muted">{}</div></div>',
-                event.actor_username,
-                when(event.created_at, "Y-m-d H:i T"),
+                event["actor_username"],
+                when(event["created_at"], "Y-m-d H:i T"),
                 where,
                 which,
             )
@@ -175,11 +175,12 @@ def _downloads(export) -> SafeString:
 
 
 def history_row(export) -> SafeString:
-    """A row of the auditor's history: who, what, with which RLS identity, its AWS ids, files and downloads."""
+    """A row of the auditor's history: who, what, with which RLS identity, its AWS ids, files and downloads.
+    The export comes from history.history_exports (names as columns) and history.attach_downloads."""
     what = [_html("<div>{}</div>", export.outputs_text)]
     what += [_html('<div class="muted">{}</div>', line) for line in export.parameters]
-    if export.destination:
-        what.append(_html('<div class="muted">to {}</div>', export.destination.name))
+    if export.destination_name:
+        what.append(_html('<div class="muted">to {}</div>', export.destination_name))
     rls = SafeString("".join(_html("<div>{} = {}</div>", tag["Key"], tag["Value"]) for tag in export.rls)) or _none()
     status = [_badge(export)]
     if export.aws_job_status:
@@ -201,9 +202,9 @@ def history_row(export) -> SafeString:
         export.pk,
         export.detail_url,
         when(export.created_at, "Y-m-d H:i:s T"),
-        export.user.get_username(),
-        export.dashboard.name,
-        export.dashboard.dashboard_id,
+        export.requester,
+        export.dashboard_name,
+        export.quicksight_dashboard_id,
         _join(what),
         rls,
         _join(status),

@@ -189,6 +189,29 @@ def test_auditor_sees_every_export_with_rls_identity_request_ids_and_downloads(c
     assert "X-Amz-Signature" not in page
 
 
+def test_a_history_row_names_the_requester_dashboard_and_destination_and_lists_downloads_in_order(
+    client, alice, bob, audra
+):
+    from exports import audit
+    from exports.events import FILE_DOWNLOADED as DOWNLOAD_ACTION
+    from exports.models import S3Destination
+
+    destination = S3Destination.objects.create(name="Finance <bucket>", bucket_name="finance", region="us-east-1")
+    export = make_export(alice, make_dashboard("sales-2026", "Sales & Margin"), destination=destination, uris=[HTTPS])
+    plain = make_export(alice, make_dashboard("costs", "Costs"))
+    for who in (bob, alice):
+        audit.record(DOWNLOAD_ACTION, actor=who, export=export, data={"file": 0}, ip_address="10.0.0.9")
+    client.force_login(audra)
+    page = client.get(reverse("exports:audit")).content.decode()
+    row = page[page.index(f'id="history-{export.pk}"') :].split("</tr>")[0]
+    assert "alice" in row and "Sales &amp; Margin" in row and "sales-2026" in row
+    assert '<div class="muted">to Finance &lt;bucket&gt;</div>' in row
+    assert row.index("bob") < row.rindex("alice")  # downloads oldest first
+    assert row.count("from 10.0.0.9") == 2
+    other = page[page.index(f'id="history-{plain.pk}"') :].split("</tr>")[0]
+    assert 'muted">to ' not in other and '<td class="downloads"><span class="muted">none</span></td>' in other
+
+
 def test_auditor_filters_by_user_dashboard_status_format_dates_and_text(client, alice, bob, audra):
     sales, costs = make_dashboard(), make_dashboard("costs", "Costs")
     a = make_export(alice, sales, formats=["PDF"])

@@ -39,7 +39,8 @@ def audit_history(request):
     _require_auditor(request.user)
     form, filters = _filters(request)
     exports = Export.objects.none() if filters is None else history.history_exports(filters=filters)
-    context = export_page(request, exports, per_page=PAGE_SIZE)
+    context = export_page(request, exports, per_page=PAGE_SIZE, names=history.HISTORY_NAMES)
+    history.attach_downloads(context["page"].object_list)
     for export in context["page"].object_list:
         export.rls = history.rls_tags(export.request or {})
         export.parameters = history.describe_parameters(export.request or {})

@@ -61,13 +61,15 @@ class CappedPaginator(Paginator):
     """Counts rows only up to `cap` (a COUNT over a LIMIT): at 100,000 exports a full count would cost
     more than the page itself. `more` says there are rows past the cap; pages stop at it."""
 
-    def __init__(self, object_list, per_page: int, *, cap: int, **kwargs):
+    def __init__(self, object_list, per_page: int, *, cap: int, counted_rows: QuerySet | None = None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.cap = cap
+        # The same rows without what only their display needs (joins for names): cheaper to count.
+        self.counted_rows = object_list if counted_rows is None else counted_rows
 
     @cached_property
     def counted(self) -> int:
-        return self.object_list.order_by().values("pk")[: self.cap + 1].count()
+        return self.counted_rows.order_by().values("pk")[: self.cap + 1].count()
 
     @cached_property
     def count(self) -> int:
@@ -78,17 +80,20 @@ class CappedPaginator(Paginator):
         return self.counted > self.cap
 
 
-def capped_page(request: HttpRequest, rows: QuerySet, *, per_page: int):
+def capped_page(request: HttpRequest, rows: QuerySet, *, per_page: int, counted_rows: QuerySet | None = None):
     """The page asked for (?page=), counting only PAGES_COUNTED_AHEAD pages past it."""
     asked = request.GET.get("page", "")
     number = int(asked) if asked.isdigit() and len(asked) < 7 else 1
-    paginator = CappedPaginator(rows, per_page, cap=(number + PAGES_COUNTED_AHEAD) * per_page)
+    cap = (number + PAGES_COUNTED_AHEAD) * per_page
+    paginator = CappedPaginator(rows, per_page, cap=cap, counted_rows=counted_rows)
     return paginator.get_page(number)
 
 
-def export_page(request: HttpRequest, exports: QuerySet[Export], *, per_page: int) -> dict:
-    """One decorated page of exports, and the query string its page links keep (filters, no page)."""
-    page = capped_page(request, exports, per_page=per_page)
+def export_page(request: HttpRequest, exports: QuerySet[Export], *, per_page: int, names: dict | None = None) -> dict:
+    """One decorated page of exports, and the query string its page links keep (filters, no page).
+    `names`: annotations the rows show from related tables, left out of the count's query."""
+    shown = exports.annotate(**names) if names else exports
+    page = capped_page(request, shown, per_page=per_page, counted_rows=exports)
     page.object_list = history.decorate(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
