@@ -58,11 +58,23 @@ class CappedCountAdmin(admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         changelist, columns = super().get_changelist(request, **kwargs), self.list_columns
 
-        class ListedColumnsOnly(changelist):
-            def get_queryset(self, request, exclude_parameters=None):
-                return super().get_queryset(request, exclude_parameters).only(*columns)
+        class QuickChangeList(changelist):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                # Each row's link keeps the list's filters. Django's add_preserved_filters resolves
+                # every row's URL to learn it is not the changelist (about 1.5 ms a filtered page of 25):
+                # the same query string is added here, once per page; the template tag then has none.
+                self.row_query, self.preserved_filters = self.preserved_filters, ""
 
-        return ListedColumnsOnly if columns else changelist
+            def url_for_result(self, result) -> str:
+                url = super().url_for_result(result)
+                return f"{url}?{self.row_query}" if self.row_query else url
+
+            def get_queryset(self, request, exclude_parameters=None):
+                rows = super().get_queryset(request, exclude_parameters)
+                return rows.only(*columns) if columns else rows
+
+        return QuickChangeList
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         asked = request.GET.get(PAGE_VAR, "")

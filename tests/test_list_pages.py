@@ -293,3 +293,17 @@ def test_the_admin_changelists_read_only_the_columns_they_show(client, demo_user
     assert page.status_code == 200
     listing = [q["sql"] for q in queries if f'FROM "{table}"' in q["sql"] and "ORDER BY" in q["sql"]]
     assert listing and all(f'"{table}"."{unshown}"' not in sql for sql in listing), listing
+
+
+def test_an_admin_changelists_row_links_keep_its_filters_and_the_unfiltered_ones_none(client, demo_users):
+    _fill(3)
+    failed = Export.objects.filter(status="FAILED").first()
+    client.force_login(demo_users["admin"])
+    change = reverse("admin:exports_export_change", args=[failed.pk])
+    filtered = client.get("/admin/exports/export/", {"status__exact": "FAILED"}).content.decode()
+    assert f'href="{change}?_changelist_filters=status__exact%3DFAILED"' in filtered
+    plain = client.get("/admin/exports/export/").content.decode()
+    assert f'href="{change}"' in plain
+    # The change page's way back keeps the filters too (Django's own preserved filters).
+    back = client.get(change, {"_changelist_filters": "status__exact=FAILED"}).content.decode()
+    assert "/admin/exports/export/?status__exact=FAILED" in back
