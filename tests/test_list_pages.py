@@ -307,3 +307,11 @@ def test_an_admin_changelists_row_links_keep_its_filters_and_the_unfiltered_ones
     # The change page's way back keeps the filters too (Django's own preserved filters).
     back = client.get(change, {"_changelist_filters": "status__exact=FAILED"}).content.decode()
     assert "/admin/exports/export/?status__exact=FAILED" in back
+
+
+def test_admin_pages_declare_the_portals_empty_icon_so_browsers_ask_for_no_favicon(client, demo_users):
+    client.force_login(demo_users["admin"])
+    for path in ("/admin/", "/admin/exports/export/", "/admin/exports/auditevent/"):
+        page = client.get(path).content.decode()
+        assert '<link rel="icon" href="data:,">' in page, path
+        assert 'id="site-name"' in page, path  # the admin's own base_site.html still renders its header
