@@ -315,3 +315,21 @@ def test_admin_pages_declare_the_portals_empty_icon_so_browsers_ask_for_no_favic
         page = client.get(path).content.decode()
         assert '<link rel="icon" href="data:,">' in page, path
         assert 'id="site-name"' in page, path  # the admin's own base_site.html still renders its header
+
+
+def test_the_admins_dashboard_filter_lists_every_dashboard_by_name_without_reading_their_json(client, demo_users):
+    from django.test.utils import CaptureQueriesContext
+    from django.utils.html import escape
+
+    from exports.models import Dashboard
+
+    _fill(3)
+    make_dashboard("costs", "Costs & margins")  # the filter shows from two dashboards on
+    client.force_login(demo_users["admin"])
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/admin/exports/export/").content.decode()
+    assert Dashboard.objects.count() >= 2
+    for dashboard in Dashboard.objects.all():
+        assert f"?dashboard__id__exact={dashboard.pk}" in page and escape(dashboard.name) in page
+    reads = [q["sql"] for q in queries if 'FROM "exports_dashboard"' in q["sql"]]
+    assert reads and not any('"data_sets"' in sql or '"rls_tag_keys"' in sql for sql in reads), reads
