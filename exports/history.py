@@ -199,8 +199,8 @@ def filter_format(exports: QuerySet[Export], fmt: str) -> QuerySet[Export]:
     return exports.filter(formats__contains=fmt)
 
 
-# What no list row shows: JSON that would be decoded for every row (the history still reads the request).
-UNLISTED = ("spec", "dashboard__data_sets", "dashboard__rls_tag_keys")
+# What My exports' rows never show: JSON that would be decoded for every row.
+UNLISTED_MINE = ("spec", "request", "dashboard__data_sets", "dashboard__rls_tag_keys")
 
 
 def attach_files(rows: list[Export]) -> None:
@@ -338,7 +338,7 @@ NEWEST_FIRST = ("-created_at", "-pk")
 def my_exports(*, user, filters: dict[str, Any]) -> QuerySet[Export]:
     """The user's exports; not joined to the user (all rows are theirs) nor reading the request."""
     rows = apply_filters(Export.objects.filter(user=user), filters).select_related("dashboard")
-    return rows.defer(*UNLISTED, "request").order_by(*NEWEST_FIRST)
+    return rows.defer(*UNLISTED_MINE).order_by(*NEWEST_FIRST)
 
 
 # What a history row names of the export's requester, dashboard and destination: columns of the
@@ -356,15 +356,18 @@ def history_exports(*, filters: dict[str, Any]) -> QuerySet[Export]:
     return apply_filters(Export.objects.all(), filters).defer("spec").order_by(*NEWEST_FIRST)
 
 
-def attach_downloads(rows: list[Export]) -> None:
-    """Each row's download events as `downloads`, oldest first, in one query: dicts of what a history
-    row shows (the hash chain's columns stay in the database; no AuditEvent models are built)."""
+def decorate_history(rows: list[Export]) -> None:
+    """What a history row shows beyond a My exports row: the RLS tags and parameters sent, and each
+    row's download events as `downloads`, oldest first, in one query (dicts of what the row shows:
+    the hash chain's columns stay in the database; no AuditEvent models are built)."""
     found = defaultdict(list)
     events = AuditEvent.objects.filter(action=FILE_DOWNLOADED, export_id__in=[row.pk for row in rows])
     for event in events.order_by("seq").values("export_id", "created_at", "actor_username", "ip_address", "data"):
         found[event["export_id"]].append(event)
     for row in rows:
         row.downloads = found[row.pk]
+        row.rls = rls_tags(row.request or {})
+        row.parameters = describe_parameters(row.request or {})
 
 
 # --- the streamed history (CSV, JSON Lines) ---

@@ -159,7 +159,7 @@ def _history_files(export) -> SafeString:
 
 def _downloads(export) -> SafeString:
     parts = []
-    for event in export.downloads:  # dicts of download events (history.attach_downloads)
+    for event in export.downloads:  # dicts of download events (history.decorate_history)
         where = _html(" from {}", event["ip_address"]) if event["ip_address"] else ""
         which = history.downloaded_file(event["data"]).words
         parts.append(
@@ -176,7 +176,7 @@ def _downloads(export) -> SafeString:
 
 def history_row(export) -> SafeString:
     """A row of the auditor's history: who, what, with which RLS identity, its AWS ids, files and downloads.
-    The export comes from history.history_exports (names as columns) and history.attach_downloads."""
+    The export comes from history.history_exports (names as columns) and history.decorate_history."""
     what = [_html("<div>{}</div>", export.outputs_text)]
     what += [_html('<div class="muted">{}</div>', line) for line in export.parameters]
     if export.destination_name:

@@ -40,10 +40,7 @@ def audit_history(request):
     form, filters = _filters(request)
     exports = Export.objects.none() if filters is None else history.history_exports(filters=filters)
     context = export_page(request, exports, per_page=PAGE_SIZE, names=history.HISTORY_NAMES)
-    history.attach_downloads(context["page"].object_list)
-    for export in context["page"].object_list:
-        export.rls = history.rls_tags(export.request or {})
-        export.parameters = history.describe_parameters(export.request or {})
+    history.decorate_history(context["page"].object_list)
     return render(request, "exports/audit.html", {**context, "form": form}, status=400 if filters is None else 200)
 
 
