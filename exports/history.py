@@ -18,7 +18,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery, TextField, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -199,8 +199,8 @@ def filter_format(exports: QuerySet[Export], fmt: str) -> QuerySet[Export]:
     return exports.filter(formats__contains=fmt)
 
 
-# What My exports' rows never show: JSON that would be decoded for every row.
-UNLISTED_MINE = ("spec", "request", "dashboard__data_sets", "dashboard__rls_tag_keys")
+# What My exports' rows never show: JSON that would be decoded for every row, the search's text.
+UNLISTED_MINE = ("spec", "request", "search_text", "dashboard__data_sets", "dashboard__rls_tag_keys")
 
 
 def attach_files(rows: list[Export]) -> None:
@@ -255,42 +255,7 @@ def decorate_one(export: Export) -> Export:
 
 # --- filters (their forms: exports.forms) ---
 
-# The export's own columns the history's search looks in, and where a request keeps its RLS tag
-# values. On PostgreSQL, SearchText is exactly the expression of the trigram index
-# export_search_trgm_idx (migration 0011): change one, change the other (a test compares them).
-SEARCH_COLUMNS = ("snapshot_job_id", "start_request_id", "job_arn", "error_code", "error_message", "error_detail")
-RLS_VALUES_JSONPATH = "$.UserConfiguration.AnonymousUsers[*].RowLevelPermissionTags[*].Value"
 SEARCH_MIN_LENGTH = 3  # a trigram index finds nothing shorter without reading all of itself
-
-
-class RlsTagValues(Func):
-    """The RLS tag values a request sent, as one text ('["EMEA"]'); keys are left out."""
-
-    output_field = TextField()
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(
-            compiler, connection, template=f"jsonb_path_query_array(%(expressions)s, '{RLS_VALUES_JSONPATH}')::text"
-        )
-
-    def as_sqlite(self, compiler, connection, **extra):
-        # Unindexed on SQLite: the values joined by spaces.
-        template = (
-            "COALESCE((SELECT group_concat(json_extract(tag.value, '$.Value'), ' ') FROM json_each(%(expressions)s,"
-            " '$.UserConfiguration.AnonymousUsers[0].RowLevelPermissionTags') AS tag), '')"
-        )
-        return self.as_sql(compiler, connection, template=template)
-
-
-class SearchText(Func):
-    """The text the history's search looks in, upper-cased: ids, errors and RLS tag values."""
-
-    output_field = TextField()
-    template = "UPPER(%(expressions)s)"
-    arg_joiner = " || ' ' || "
-
-    def __init__(self):
-        super().__init__(*(F(column) for column in SEARCH_COLUMNS), RlsTagValues(F("request")))
 
 
 def search(exports: QuerySet[Export], text: str) -> QuerySet[Export]:
@@ -306,7 +271,7 @@ def search(exports: QuerySet[Export], text: str) -> QuerySet[Export]:
         found |= Q(dashboard_id__in=dashboard_ids)
     if user_ids := list(users.values_list("pk", flat=True)):
         found |= Q(user_id__in=user_ids)
-    return exports.alias(search_text=SearchText()).filter(found)
+    return exports.filter(found)
 
 
 def apply_filters(exports: QuerySet[Export], data: dict[str, Any]) -> QuerySet[Export]:
@@ -353,7 +318,7 @@ HISTORY_NAMES = {
 
 
 def history_exports(*, filters: dict[str, Any]) -> QuerySet[Export]:
-    return apply_filters(Export.objects.all(), filters).defer("spec").order_by(*NEWEST_FIRST)
+    return apply_filters(Export.objects.all(), filters).defer("spec", "search_text").order_by(*NEWEST_FIRST)
 
 
 def decorate_history(rows: list[Export]) -> None:

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 
 from exports import links
+from exports.search_text import SearchText
 from exports.snapshot_rules import FORMAT_WORDS, MAX_RLS_TAGS, TABULAR_VISUAL_TYPES
 
 # The API's own patterns (botocore's service model): see exports/snapshot_rules.py.
@@ -377,13 +378,15 @@ class Export(models.Model):
         SHOWN = 2, "announced, not yet looked at"
 
     end_notice = models.PositiveSmallIntegerField(choices=EndNotice.choices, default=EndNotice.NONE)
+    # What the history's search looks in, kept by the database (exports/search_text.py).
+    search_text = models.GeneratedField(expression=SearchText(), output_field=models.TextField(), db_persist=True)
 
     class Meta:
         ordering = ["-created_at"]
         # The list pages' orders and filters (exports.history): newest first with pk as the tie-break,
         # for everyone's exports (history, admin) and for one user's (My exports); a partial index per
         # format so a format filter walks only that format's rows. The history's text search has a
-        # trigram index of its own on PostgreSQL (migration 0011, exports.history.search_text).
+        # trigram index of its own on search_text, PostgreSQL only (migration 0020).
         indexes = [
             models.Index(fields=["aws_account_id", "status", "created_at"], name="export_queue_idx"),
             models.Index(fields=["-created_at", "-id"], name="export_newest_idx"),
