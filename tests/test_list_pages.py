@@ -352,3 +352,38 @@ def test_the_admins_dashboard_filter_lists_every_dashboard_by_name_without_readi
         assert f"?dashboard__id__exact={dashboard.pk}" in page and escape(dashboard.name) in page
     reads = [q["sql"] for q in queries if 'FROM "exports_dashboard"' in q["sql"]]
     assert reads and not any('"data_sets"' in sql or '"rls_tag_keys"' in sql for sql in reads), reads
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/exports/export/",
+        "/admin/exports/export/?status__exact=FAILED",
+        "/admin/exports/export/?o=2.-1",
+        "/admin/exports/export/?_popup=1&_to_field=id",
+        "/admin/exports/auditevent/",
+        "/admin/exports/auditevent/?action=export.file_downloaded",
+        "/admin/exports/auditevent/?_popup=1",
+    ],
+)
+def test_the_history_changelists_quick_rows_are_djangos_own_markup(client, demo_users, monkeypatch, path):
+    from django.contrib import admin
+
+    _fill(4)
+    Export.objects.filter(pk=Export.objects.first().pk).update(error_code='<b>"Oops" & co</b>')
+    make_export(demo_users["alice"], make_dashboard("odd", 'Sales & "Ops" <EU>'))
+    client.force_login(demo_users["admin"])
+
+    def page() -> tuple[str, set[str]]:
+        response = client.get(path)
+        # The CSRF token is masked anew for each response.
+        markup = re.sub(r'csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode())
+        return markup, {template.name for template in response.templates}
+
+    quick, quick_templates = page()
+    for model in (Export, AuditEvent):
+        monkeypatch.setattr(admin.site._registry[model], "change_list_template", None)
+    djangos, djangos_templates = page()
+    assert "admin/change_list_quick_results.html" in quick_templates - djangos_templates
+    assert quick.count("<tr>") >= 5 and 'class="field-' in quick
+    assert quick == djangos
