@@ -6,12 +6,18 @@ on PostgreSQL the database refuses UPDATE and DELETE as well (migration 0002).
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import admin
 from django.contrib.admin.views.main import PAGE_VAR
+from django.urls import reverse
+from django.utils.functional import cached_property
 
 from exports import events
 from exports.models import AuditEvent, Export, ExportFile
 from exports.views.http import PAGES_COUNTED_AHEAD, CappedPaginator
+
+PK_MARK = "__pk__"  # stands for a row's pk in its change URL, reversed once a page
 
 
 class ReadOnlyMixin:
@@ -68,8 +74,19 @@ class CappedCountAdmin(admin.ModelAdmin):
                 self.row_query, self.preserved_filters = self.preserved_filters, ""
 
             def url_for_result(self, result) -> str:
-                url = super().url_for_result(result)
+                pk = getattr(result, self.pk_attname)
+                if isinstance(pk, int | uuid.UUID):  # nothing in it to quote: the URL reversed once a page
+                    url = self.change_url_around[0] + str(pk) + self.change_url_around[1]
+                else:
+                    url = super().url_for_result(result)
                 return f"{url}?{self.row_query}" if self.row_query else url
+
+            @cached_property
+            def change_url_around(self) -> tuple[str, str]:
+                name = f"admin:{self.opts.app_label}_{self.opts.model_name}_change"
+                url = reverse(name, args=(PK_MARK,), current_app=self.model_admin.admin_site.name)
+                before, _, after = url.rpartition(PK_MARK)
+                return before, after
 
             def get_queryset(self, request, exclude_parameters=None):
                 rows = super().get_queryset(request, exclude_parameters)

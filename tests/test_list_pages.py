@@ -323,6 +323,10 @@ def test_an_admin_changelists_row_links_keep_its_filters_and_the_unfiltered_ones
     assert f'href="{change}?_changelist_filters=status__exact%3DFAILED"' in filtered
     plain = client.get("/admin/exports/export/").content.decode()
     assert f'href="{change}"' in plain
+    # Links are made once a page and filled with each row's pk: the same URLs as Django reverses.
+    event = AuditEvent.objects.order_by("-seq").first()
+    events = client.get("/admin/exports/auditevent/").content.decode()
+    assert f'href="{reverse("admin:exports_auditevent_change", args=[event.pk])}"' in events
     # The change page's way back keeps the filters too (Django's own preserved filters).
     back = client.get(change, {"_changelist_filters": "status__exact=FAILED"}).content.decode()
     assert "/admin/exports/export/?status__exact=FAILED" in back
