@@ -89,6 +89,26 @@ def test_estimates_of_many_dashboards_and_formats_come_from_one_query(settings, 
 
 
 @pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the index is read alone on PostgreSQL")
+def test_estimates_read_run_times_from_the_index_alone(alice):
+    from django.db import transaction
+
+    dashboard = make_dashboard()
+    for seconds in range(30):
+        finished(alice, dashboard, float(seconds), ago=seconds)
+    with transaction.atomic(), connection.cursor() as cursor:
+        for kind in ("seqscan", "bitmapscan"):
+            cursor.execute(f"SET LOCAL enable_{kind} = off")
+        cursor.execute(
+            "EXPLAIN " + estimates._LATEST_RUNS_SQL, [[dashboard.pk, dashboard.pk], ["CSV", "PDF"], S.COMPLETED, 20]
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # Run times included in export_run_seconds_idx: the estimates of a page of waiting exports (and of
+    # each poll) read no table row.
+    assert "Index Only Scan using export_run_seconds_idx" in plan, plan
+
+
+@pytest.mark.django_db
 def test_a_completed_job_records_quicksights_own_run_time(quicksight_stubber, alice):
     export = make_job_export(alice)
     expect_start(quicksight_stubber, export)
