@@ -30,7 +30,7 @@ from django.db.models.constants import LOOKUP_SEP
 from django.urls import NoReverseMatch
 from django.utils.safestring import SafeString
 
-from exports.rows import _html
+from exports.markup import format_safe
 
 NOWRAP_FIELDS = (models.DateField, models.TimeField, models.ForeignKey)
 
@@ -99,7 +99,7 @@ def _column(cl, name, index: int, *, link: bool, tag: str) -> Callable[[models.M
     def cell(result) -> SafeString:
         result_repr, classes = shown(result)
         if not link:
-            return _html('<td class="{}">{}</td>', SafeString(classes), result_repr)
+            return format_safe('<td class="{}">{}</td>', SafeString(classes), result_repr)
         try:
             url = cl.url_for_result(result)
         except NoReverseMatch:
@@ -109,9 +109,9 @@ def _column(cl, name, index: int, *, link: bool, tag: str) -> Callable[[models.M
             opener = ""
             if cl.is_popup:
                 opener_value = result.serializable_value(str(cl.to_field or cl.lookup_opts.pk.attname))
-                opener = _html(' data-popup-opener="{}"', opener_value)
-            inner = _html('<a href="{}"{}>{}</a>', url, opener, result_repr)
-        return _html('<{0} class="{1}">{2}</{0}>', SafeString(tag), SafeString(classes), inner)
+                opener = format_safe(' data-popup-opener="{}"', opener_value)
+            inner = format_safe('<a href="{}"{}>{}</a>', url, opener, result_repr)
+        return format_safe('<{0} class="{1}">{2}</{0}>', SafeString(tag), SafeString(classes), inner)
 
     return cell
 

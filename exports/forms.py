@@ -16,10 +16,10 @@ from datetime import date, datetime, timedelta
 from django import forms
 from django.db.models import Exists, OuterRef
 from django.http import QueryDict
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from exports.history import SEARCH_MIN_LENGTH
+from exports.markup import escaped, format_safe
 from exports.models import Dashboard, Export, ExportFile
 from exports.recurrence import LAST_DAY, Recurrence, RecurrenceInvalid
 from exports.recurrence import build as build_recurrence
@@ -505,8 +505,12 @@ class SchedulePageProblem:
 
 def _attrs(attrs: dict) -> SafeString:
     """Django's widgets/attrs.html: ` name="value"`, a bare ` name` for True, nothing for False."""
-    return format_html_join(
-        "", " {}{}", ((k, "" if v is True else format_html('="{}"', v)) for k, v in attrs.items() if v is not False)
+    return SafeString(
+        "".join(
+            f" {escaped(k)}" if v is True else f' {escaped(k)}="{escaped(v)}"'
+            for k, v in attrs.items()
+            if v is not False
+        )
     )
 
 
@@ -516,15 +520,15 @@ class QuickSelect(forms.Select):
 
     def _render(self, template_name, context, renderer=None):
         widget = context["widget"]
-        options = [
-            format_html(
+        options = "".join(
+            format_safe(
                 '\n  <option value="{}"{}>{}</option>\n', option["value"], _attrs(option["attrs"]), option["label"]
             )
             for _, group, _ in widget["optgroups"]
             for option in group
-        ]
-        return format_html(
-            '<select name="{}"{}>{}\n</select>', widget["name"], _attrs(widget["attrs"]), mark_safe("".join(options))
+        )
+        return format_safe(
+            '<select name="{}"{}>{}\n</select>', widget["name"], _attrs(widget["attrs"]), SafeString(options)
         )
 
 
@@ -533,8 +537,8 @@ class QuickInput:
 
     def _render(self, template_name, context, renderer=None):
         widget = context["widget"]
-        value = format_html(' value="{}"', widget["value"]) if widget["value"] is not None else ""
-        return format_html(
+        value = format_safe(' value="{}"', widget["value"]) if widget["value"] is not None else ""
+        return format_safe(
             '<input type="{}" name="{}"{}{}>', widget["type"], widget["name"], value, _attrs(widget["attrs"])
         )
 

@@ -1,16 +1,14 @@
 """The rows of My exports, the auditor's history and the audit log as HTML, built in Python.
 
 The Django template engine resolved some 60 variables and tags per row, 25 rows a page; built here,
-the same markup costs My exports about 2 ms less a page (BENCHMARKS.md, "List pages"). `_html` is
-format_html without its checks for lazy strings, a third of the rows' time: every value is escaped
-as Django's escape does (html.escape), and what is already safe is kept. The templates call these
-through the `export_row`, `history_row` and `export_estimate` tags
-(exports/templatetags/history_words.py); the rows' data comes from history.decorate.
+the same markup costs My exports about 2 ms less a page (BENCHMARKS.md, "List pages"), with
+format_safe (exports/markup.py) in place of format_html. The templates call these through the
+`export_row`, `history_row` and `export_estimate` tags (exports/templatetags/history_words.py); the
+rows' data comes from history.decorate.
 """
 
 from __future__ import annotations
 
-import html
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -20,16 +18,11 @@ from django.utils.dateformat import format as date_format
 from django.utils.safestring import SafeString
 
 from exports import events, history, links
+from exports.markup import format_safe
 from exports.models import Export
 from exports.snapshot_rules import FORMAT_WORDS
 
 S = Export.Status
-
-
-def _html(template: str, *values) -> SafeString:
-    return SafeString(
-        template.format(*(v.__html__() if hasattr(v, "__html__") else html.escape(str(v)) for v in values))
-    )
 
 
 # The date filter's formats the rows use, as strftime writes them (T: the zone's abbreviation).
@@ -58,12 +51,12 @@ def estimate(export) -> SafeString:
     if not export.estimate_text:
         return SafeString("")
     if export.estimated_finish_at:
-        title = _html(' title="Expected by {}"', when(export.estimated_finish_at, "H:i:s"))
+        title = format_safe(' title="Expected by {}"', when(export.estimated_finish_at, "H:i:s"))
     elif export.estimated_start_at:
-        title = _html(' title="Expected to start by {}"', when(export.estimated_start_at, "H:i:s"))
+        title = format_safe(' title="Expected to start by {}"', when(export.estimated_start_at, "H:i:s"))
     else:
         title = ""
-    return _html('<span class="muted estimate"{}>{}</span>', title, export.estimate_text)
+    return format_safe('<span class="muted estimate"{}>{}</span>', title, export.estimate_text)
 
 
 _STATUS_WORDS = dict(S.choices)  # get_status_display() without its per-call dict of the choices
@@ -71,36 +64,36 @@ _STATUS_WORDS = dict(S.choices)  # get_status_display() without its per-call dic
 
 def _badge(export) -> SafeString:
     words = _STATUS_WORDS.get(export.status, export.status)
-    return _html('<span class="badge status-{}">{}</span>', export.status.lower(), words)
+    return format_safe('<span class="badge status-{}">{}</span>', export.status.lower(), words)
 
 
 def _status(export) -> SafeString:
     parts = [_badge(export)]
     if export.queue_position:
         position = export.queue_position
-        parts.append(_html('<div class="muted queue-position">Position {} in the queue</div>', position))
+        parts.append(format_safe('<div class="muted queue-position">Position {} in the queue</div>', position))
     parts.append(estimate(export))
     if export.error_message:
         kind = "note" if export.status == S.CANCELLED else "error"
-        parts.append(_html('<div class="{}">{}</div>', kind, export.error_message))
+        parts.append(format_safe('<div class="{}">{}</div>', kind, export.error_message))
     return _join(parts)
 
 
 def _my_files(export) -> SafeString:
     if not export.file_list:
-        return _html('<span class="muted">{}</span>', "none" if export.is_terminal else "not yet")
+        return format_safe('<span class="muted">{}</span>', "none" if export.is_terminal else "not yet")
     parts = []
     for file in export.file_list:
         if file.is_ready:
             size = ""
             if file.size_bytes is not None:
-                size = _html(' <span class="size">({})</span>', filesizeformat(file.size_bytes))
+                size = format_safe(' <span class="size">({})</span>', filesizeformat(file.size_bytes))
             label = _file_label(file, numbered=export.file_count > 1)
-            link = _html('<a class="button download" href="{}">Download {}{}</a>', file.download_url, label, size)
+            link = format_safe('<a class="button download" href="{}">Download {}{}</a>', file.download_url, label, size)
             parts.append(link)
         elif file.error_code:
             label = _file_label(file, numbered=True)
-            parts.append(_html('<div class="error">{}: {}</div>', label, file.error_message or file.error_code))
+            parts.append(format_safe('<div class="error">{}: {}</div>', label, file.error_message or file.error_code))
     return _join(parts)
 
 
@@ -108,13 +101,13 @@ def my_export_row(export, *, user_id, csrf_token: str) -> SafeString:
     """A row of My exports; one that has not ended polls its own address every 2 s."""
     polling = ""
     if not export.is_terminal:
-        polling = _html(' hx-get="{}" hx-trigger="every 2s" hx-swap="outerHTML"', export.row_url)
+        polling = format_safe(' hx-get="{}" hx-trigger="every 2s" hx-swap="outerHTML"', export.row_url)
     actions = []
     if export.user_id == user_id:
-        actions.append(_html('<a class="button" href="{}">Re-run</a>', export.rerun_url))
+        actions.append(format_safe('<a class="button" href="{}">Re-run</a>', export.rerun_url))
         if export.status == S.PENDING:
             actions.append(
-                _html(
+                format_safe(
                     '<form method="post" action="{0}" hx-post="{0}" hx-target="#export-{1}" hx-swap="outerHTML">'
                     '<input type="hidden" name="csrfmiddlewaretoken" value="{2}">'
                     '<button type="submit">Cancel</button></form>',
@@ -123,7 +116,7 @@ def my_export_row(export, *, user_id, csrf_token: str) -> SafeString:
                     csrf_token,
                 )
             )
-    return _html(
+    return format_safe(
         '<tr id="export-{}" class="export-row" data-status="{}"{}>'
         '<td><a href="{}">{}</a><div class="muted">{}</div></td>'
         "<td>{}</td><td>{}</td><td>{}</td>"
@@ -149,21 +142,21 @@ def _none() -> SafeString:
 def _history_files(export) -> SafeString:
     parts = []
     for file in export.file_list:
-        error = _html(' <span class="error">{}</span>', file.error_code) if file.error_code else ""
+        error = format_safe(' <span class="error">{}</span>', file.error_code) if file.error_code else ""
         checksum = ""
         if file.sha256:
-            checksum = _html(' <span class="muted checksum">sha256 {}</span>', truncatechars(file.sha256, 13))
-        parts.append(_html("<div>{}{}{}</div>", _file_label(file, numbered=True), error, checksum))
+            checksum = format_safe(' <span class="muted checksum">sha256 {}</span>', truncatechars(file.sha256, 13))
+        parts.append(format_safe("<div>{}{}{}</div>", _file_label(file, numbered=True), error, checksum))
     return _join(parts) or _none()
 
 
 def _downloads(export) -> SafeString:
     parts = []
     for event in export.downloads:  # dicts of download events (history.decorate_history)
-        where = _html(" from {}", event["ip_address"]) if event["ip_address"] else ""
+        where = format_safe(" from {}", event["ip_address"]) if event["ip_address"] else ""
         which = history.downloaded_file(event["data"]).words
         parts.append(
-            _html(
+            format_safe(
                 '<div>{} {}{}<div class="muted">{}</div></div>',
                 event["actor_username"],
                 when(event["created_at"], "Y-m-d H:i T"),
@@ -177,24 +170,27 @@ def _downloads(export) -> SafeString:
 def history_row(export) -> SafeString:
     """A row of the auditor's history: who, what, with which RLS identity, its AWS ids, files and downloads.
     The export comes from history.history_exports (names as columns) and history.decorate_history."""
-    what = [_html("<div>{}</div>", export.outputs_text)]
-    what += [_html('<div class="muted">{}</div>', line) for line in export.parameters]
+    what = [format_safe("<div>{}</div>", export.outputs_text)]
+    what += [format_safe('<div class="muted">{}</div>', line) for line in export.parameters]
     if export.destination_name:
-        what.append(_html('<div class="muted">to {}</div>', export.destination_name))
-    rls = SafeString("".join(_html("<div>{} = {}</div>", tag["Key"], tag["Value"]) for tag in export.rls)) or _none()
+        what.append(format_safe('<div class="muted">to {}</div>', export.destination_name))
+    rls = (
+        SafeString("".join(format_safe("<div>{} = {}</div>", tag["Key"], tag["Value"]) for tag in export.rls))
+        or _none()
+    )
     status = [_badge(export)]
     if export.aws_job_status:
-        status.append(_html('<div class="muted">QuickSight: {}</div>', export.aws_job_status))
+        status.append(format_safe('<div class="muted">QuickSight: {}</div>', export.aws_job_status))
     if export.error_code:
-        status.append(_html('<div class="error">{}: {}</div>', export.error_code, export.error_message))
+        status.append(format_safe('<div class="error">{}: {}</div>', export.error_code, export.error_message))
     if export.error_detail:
-        status.append(_html('<div class="reason">{}</div>', export.error_detail))
-    ids = [_html("<code>{}</code>", export.snapshot_job_id)]
+        status.append(format_safe('<div class="reason">{}</div>', export.error_detail))
+    ids = [format_safe("<code>{}</code>", export.snapshot_job_id)]
     if export.start_request_id:
-        ids.append(_html('<div class="muted">request {}</div>', export.start_request_id))
+        ids.append(format_safe('<div class="muted">request {}</div>', export.start_request_id))
     if export.job_arn:
-        ids.append(_html('<div class="muted">{}</div>', export.job_arn))
-    return _html(
+        ids.append(format_safe('<div class="muted">{}</div>', export.job_arn))
+    return format_safe(
         '<tr id="history-{}">'
         '<td><a href="{}">{}</a><div>{}</div></td>'
         '<td>{}<div class="muted">{}</div>{}</td>'
@@ -216,14 +212,14 @@ def history_row(export) -> SafeString:
 
 def audit_event_row(event) -> SafeString:
     """A row of the audit log: when, who from where, the action in words, its export and data, its hash."""
-    where = _html('<div class="muted">{}</div>', event.ip_address) if event.ip_address else ""
+    where = format_safe('<div class="muted">{}</div>', event.ip_address) if event.ip_address else ""
     file = history.download_words(event)
     export = ""
     if event.export_id:
         name = event.export.dashboard.name or event.export_id
-        export = _html('<a href="{}">{}</a>', links.url("exports:detail", event.export_id), name)
-    data = _html('<pre class="event-data">{}</pre>', pretty_json(event.data)) if event.data else ""
-    return _html(
+        export = format_safe('<a href="{}">{}</a>', links.url("exports:detail", event.export_id), name)
+    data = format_safe('<pre class="event-data">{}</pre>', pretty_json(event.data)) if event.data else ""
+    return format_safe(
         "<tr><td>{}</td><td>{}</td>\n"
         "      <td>{}{}</td>\n"
         "      <td>{}{}\n"
@@ -236,7 +232,7 @@ def audit_event_row(event) -> SafeString:
         event.actor_username or "system",
         where,
         events.words(event.action),
-        _html("<div>{}</div>", file) if file else "",
+        format_safe("<div>{}</div>", file) if file else "",
         event.action,
         export,
         data,
