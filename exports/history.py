@@ -26,14 +26,14 @@ from exports import estimates
 from exports.events import FILE_DOWNLOADED
 from exports.models import AuditEvent, Dashboard, Export, ExportFile, Sheet, Visual
 from exports.results import RequestedFile, SheetPick
-from exports.snapshot import sent_request
+from exports.snapshot import SentRequest, sent_request
 from exports.snapshot_rules import FORMAT_WORDS, FORMATS
 
 # --- the request, redacted and in words ---
 
 
-def rls_tags(request: dict) -> list[dict[str, str]]:
-    return [{"Key": key, "Value": value} for key, value in sent_request(request).rls_tags.items()]
+def rls_tags(sent: SentRequest) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in sent.rls_tags.items()]
 
 
 def outputs_summary(formats: list[str]) -> str:
@@ -83,11 +83,8 @@ def describe_file(file: RequestedFile, names: CatalogNames) -> str:
     return f"{word} of {', '.join(visuals)}" if visuals else word
 
 
-def describe_parameters(request: dict) -> list[str]:
-    return [
-        f"{parameter.name} = {', '.join(str(value) for value in parameter.values)}"
-        for parameter in sent_request(request).parameters
-    ]
+def describe_parameters(sent: SentRequest) -> list[str]:
+    return [f"{each.name} = {', '.join(str(value) for value in each.values)}" for each in sent.parameters]
 
 
 @dataclass
@@ -116,7 +113,7 @@ def describe_request(export: Export, *, show_rls: bool, names: CatalogNames | No
     return RequestInWords(
         dashboard=f"{export.dashboard.name} ({export.dashboard.dashboard_id})",
         outputs=outputs,
-        parameters=describe_parameters(export.request),
+        parameters=describe_parameters(sent),
         destination=destination,
         rls=rls,
         rls_hidden=not show_rls,
@@ -331,8 +328,8 @@ def decorate_history(rows: list[Export]) -> None:
         found[event["export_id"]].append(event)
     for row in rows:
         row.downloads = found[row.pk]
-        row.rls = rls_tags(row.request or {})
-        row.parameters = describe_parameters(row.request or {})
+        sent = sent_request(row.request)
+        row.rls, row.parameters = rls_tags(sent), describe_parameters(sent)
 
 
 # --- the streamed history (CSV, JSON Lines) ---
