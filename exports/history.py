@@ -322,6 +322,8 @@ def decorate_history(rows: list[Export]) -> None:
     """What a history row shows beyond a My exports row: the RLS tags and parameters sent, and each
     row's download events as `downloads`, oldest first, in one query (dicts of what the row shows:
     the hash chain's columns stay in the database; no AuditEvent models are built)."""
+    if not rows:  # a search that found nothing: not even a query to build
+        return
     found = defaultdict(list)
     events = AuditEvent.objects.filter(action=FILE_DOWNLOADED, export_id__in=[row.pk for row in rows])
     for event in events.order_by("seq").values("export_id", "created_at", "actor_username", "ip_address", "data"):
