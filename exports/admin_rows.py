@@ -14,7 +14,7 @@ import contextlib
 import datetime
 from collections.abc import Callable
 
-from django.contrib.admin.templatetags.admin_list import result_list
+from django.contrib.admin.templatetags.admin_list import _coerce_field_name, result_list
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import (
     FieldIsAForeignKeyColumnName,
@@ -24,7 +24,7 @@ from django.contrib.admin.utils import (
     get_fields_from_path,
     lookup_field,
 )
-from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ObjectDoesNotExist
 from django.db import models
 from django.db.models.constants import LOOKUP_SEP
 from django.urls import NoReverseMatch
@@ -37,8 +37,9 @@ NOWRAP_FIELDS = (models.DateField, models.TimeField, models.ForeignKey)
 
 def quick_result_list(cl) -> dict:
     """Django's result_list context with `results` as whole rows (the page's headers stay Django's)."""
-    if cl.formset:  # list_editable: forms in the cells, Django's own way
-        return result_list(cl)
+    if cl.formset:
+        # The history's changelists are read-only; list_editable's forms in the cells are not written here.
+        raise ImproperlyConfigured(f"{type(cl.model_admin).__name__}: quick_result_list has no list_editable")
     context, cells, first = _headers_only(cl), [], True
     for index, name in enumerate(cl.list_display):
         # As items_for_result: "first" lasts until a column is linked; that one is a <th>.
@@ -68,9 +69,8 @@ def _link_in_column(cl, name, first: bool) -> bool:
 
 def _column(cl, name, index: int, *, link: bool, tag: str) -> Callable[[models.Model], SafeString]:
     """One column's cell for a row, as items_for_result writes it."""
-    model_admin = cl.model_admin
-    base_empty = model_admin.get_empty_value_display()
-    coerced = name if not callable(name) else ("lambda" + str(index) if name.__name__ == "<lambda>" else name.__name__)
+    base_empty = cl.model_admin.get_empty_value_display()
+    coerced = _coerce_field_name(name, index)
     try:
         field = _get_non_gfk_field(cl.lookup_opts, name) if isinstance(name, str) else None
     except (FieldDoesNotExist, FieldIsAForeignKeyColumnName):

@@ -391,3 +391,15 @@ def test_the_history_changelists_quick_rows_are_djangos_own_markup(client, demo_
     assert "admin/change_list_quick_results.html" in quick_templates - djangos_templates
     assert quick.count("<tr>") >= 5 and 'class="field-' in quick
     assert quick == djangos
+
+
+def test_quick_rows_refuse_list_editable_instead_of_dropping_its_forms():
+    from types import SimpleNamespace
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    from exports.admin_rows import quick_result_list
+
+    changelist = SimpleNamespace(formset=object(), model_admin=SimpleNamespace())
+    with pytest.raises(ImproperlyConfigured, match="list_editable"):
+        quick_result_list(changelist)
