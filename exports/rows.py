@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.template.defaultfilters import filesizeformat, truncatechars
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.safestring import SafeString
@@ -135,6 +135,12 @@ def my_export_row(export, *, user_id, csrf_token: str) -> SafeString:
     )
 
 
+def digest_start(digest: str) -> str:
+    """truncatechars(digest, 13) for a hex digest (a file's sha256, an audit event's hash): 12 characters
+    and an ellipsis. Django's Truncator took 7.7 us a call, for 50 digests a page."""
+    return digest if len(digest) <= 13 else digest[:12] + "\u2026"
+
+
 def _none() -> SafeString:
     return SafeString('<span class="muted">none</span>')
 
@@ -145,7 +151,7 @@ def _history_files(export) -> SafeString:
         error = format_safe(' <span class="error">{}</span>', file.error_code) if file.error_code else ""
         checksum = ""
         if file.sha256:
-            checksum = format_safe(' <span class="muted checksum">sha256 {}</span>', truncatechars(file.sha256, 13))
+            checksum = format_safe(' <span class="muted checksum">sha256 {}</span>', digest_start(file.sha256))
         parts.append(format_safe("<div>{}{}{}</div>", _file_label(file, numbered=True), error, checksum))
     return _join(parts) or _none()
 
@@ -237,7 +243,7 @@ def audit_event_row(event) -> SafeString:
         export,
         data,
         event.hash,
-        truncatechars(event.hash, 13),
+        digest_start(event.hash),
     )
 
 

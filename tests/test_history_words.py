@@ -90,3 +90,14 @@ def test_the_admins_audit_log_says_what_happened_in_words(client, alice, demo_us
     html = client.get(reverse("admin:exports_auditevent_changelist")).content.decode()
 
     assert '<td class="field-what">Downloaded a file</td>' in html
+
+
+def test_digests_are_shortened_as_the_truncatechars_filter_shortens_them():
+    from hashlib import sha256
+
+    from django.template.defaultfilters import truncatechars
+
+    from exports.rows import digest_start
+
+    for digest in ("", "abc", "a" * 12, "a" * 13, "a" * 14, sha256(b"x").hexdigest()):
+        assert digest_start(digest) == truncatechars(digest, 13)
