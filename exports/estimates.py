@@ -94,18 +94,20 @@ def durations(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Estimate
 class _Durations(dict):
     """Estimates of one page or one queue walk: `need` fetches those of many exports in one query."""
 
-    def need(self, exports: Iterable[Export]) -> None:
+    def need(self, exports: Iterable[Export | _Walked]) -> None:
         missing = {(e.dashboard_id, e.formats) for e in exports} - self.keys()
         self.update((key, estimate.seconds) for key, estimate in durations(missing).items())
 
-    def of(self, export: Export) -> float:
+    def of(self, export: Export | _Walked) -> float:
         key = (export.dashboard_id, export.formats)
         if key not in self:
             self.need([export])
         return self[key]
 
 
-def finish_at(export: Export, durations: _Durations | None = None, now: datetime | None = None) -> datetime | None:
+def finish_at(
+    export: Export | _Walked, durations: _Durations | None = None, now: datetime | None = None
+) -> datetime | None:
     """When an export holding a running slot should end; None for the others."""
     if export.status not in Export.IN_FLIGHT:
         return None
@@ -118,6 +120,17 @@ class Turn(NamedTuple):
     start: datetime  # when it should get a running slot
 
 
+class _Walked(NamedTuple):
+    """What the queue walk reads of an export: tuples, not models (74 models cost the bench's
+    PENDING page about 1 ms, BENCHMARKS.md "List pages", 2026-12-05, second session)."""
+
+    pk: Any
+    dashboard_id: int
+    formats: str
+    status: str
+    submitted_at: datetime | None
+
+
 def queue_turns(account_id: str, durations: _Durations, now: datetime) -> dict[Any, Turn]:
     """Each waiting export's place in its account's queue and when it should get a running slot
     (pk -> Turn), for the first MAX_AHEAD of them: the slots free up as the running exports end,
@@ -126,11 +139,12 @@ def queue_turns(account_id: str, durations: _Durations, now: datetime) -> dict[A
     not a promise)."""
     limit = settings.SNAPSHOT_MAX_RUNNING_JOBS_PER_ACCOUNT
     waiting = ExpressionWrapper(Q(status=S.PENDING), output_field=BooleanField())
-    rows = list(
+    walk = (
         Export.objects.filter(aws_account_id=account_id, status__in=Export.IN_FLIGHT | {S.PENDING})
         .order_by(waiting, *queue.ORDER)  # the running ones first, then the queue in its order
-        .only("pk", "dashboard_id", "formats", "status", "submitted_at")[: MAX_AHEAD + limit]
+        .values_list(*_Walked._fields)[: MAX_AHEAD + limit]
     )
+    rows = [_Walked(*row) for row in walk]
     durations.need(rows)
     slots = [max(now, finish_at(export, durations, now)) for export in rows if export.status != S.PENDING]
     slots += [now] * max(0, limit - len(slots))

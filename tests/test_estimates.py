@@ -294,6 +294,30 @@ def test_a_waiting_export_shows_its_place_and_when_it_should_start(client, setti
 
 
 @pytest.mark.django_db
+def test_the_queue_walk_reads_tuples_not_models(settings, alice):
+    """Every waiting and running export of the account is walked for each page of waiting exports."""
+    from django.db.models.signals import post_init
+
+    settings.SNAPSHOT_MAX_RUNNING_JOBS_PER_ACCOUNT = 1
+    dashboard = make_dashboard()
+    running_for(alice, dashboard, 5)
+    waiting = build_export(alice, dashboard, status=S.PENDING, formats=("CSV",))
+    waiting.save(force_insert=True)
+    built = []
+
+    def count(sender, **kwargs):
+        built.append(sender)
+
+    post_init.connect(count, sender=Export)
+    try:
+        turns = estimates.queue_turns(waiting.aws_account_id, estimates._Durations(), timezone.now())
+    finally:
+        post_init.disconnect(count, sender=Export)
+
+    assert turns[waiting.pk].position == 1 and built == []
+
+
+@pytest.mark.django_db
 def test_a_waiting_export_beyond_the_estimated_part_of_the_queue_still_shows_its_place(
     client, settings, monkeypatch, alice
 ):
