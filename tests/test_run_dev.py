@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 
 from tests.services import ROOT, free_port, port_open
@@ -44,3 +45,11 @@ def group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_the_embedded_default_starts_without_system_check_warnings(tmp_path):
+    """Every command of `make run` (SQLite) runs Django's checks: they say nothing to act on."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"} and not k.startswith("PYTEST")}
+    env.update(DEBUG="true", VAR_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and "System check identified no issues" in done.stdout, done.stdout + done.stderr
