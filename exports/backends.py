@@ -31,11 +31,8 @@ def _user_query() -> str:
     users, user_perms = user_model._meta.db_table, user_model.user_permissions.through._meta.db_table
     memberships = user_model.groups.through._meta.db_table
     group_perms = Group.permissions.through._meta.db_table
-    # Columns named, not u.*: a prepared statement's result must not change shape when a migration
-    # adds a column while this process runs (PostgreSQL refuses "cached plan must not change result type").
-    columns = ", ".join(f"u.{q(field.column)}" for field in user_model._meta.concrete_fields)
     return f"""
-        SELECT {columns},
+        SELECT u.*,
             EXISTS(SELECT 1 FROM {q(Permission._meta.db_table)} p
                    JOIN {q(ContentType._meta.db_table)} c ON c.{q("id")} = p.{q("content_type_id")}
                    WHERE c.{q("app_label")} = %s AND p.{q("codename")} = %s AND (

@@ -72,13 +72,6 @@ def parse_database_url(name: str, url: str) -> dict:
         port = parts.port
     except ValueError:
         raise ImproperlyConfigured(f"{name} has a port that is not a number") from None
-    options = dict(parse_qsl(parts.query))
-    # Parameters sent apart from the SQL, and a statement run 5 times on a connection prepared once, so
-    # PostgreSQL stops parsing and planning the same few queries on every page (Django turns both off
-    # for connection poolers). Behind a pooler that cannot keep prepared statements (PgBouncer's
-    # transaction mode before 1.21), add ?prepare_threshold=none to the URL.
-    options["server_side_binding"] = _url_flag(name, "server_side_binding", options.get("server_side_binding", "true"))
-    options["prepare_threshold"] = _url_count(name, "prepare_threshold", options.get("prepare_threshold", "5"))
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": dbname,
@@ -86,24 +79,10 @@ def parse_database_url(name: str, url: str) -> dict:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(port or ""),
-        "OPTIONS": options,
+        "OPTIONS": dict(parse_qsl(parts.query)),
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
     }
-
-
-def _url_flag(name: str, key: str, raw: str) -> bool:
-    if raw.lower() not in {"true", "false"}:
-        raise ImproperlyConfigured(f"{name}: {key} must be true or false, not {raw!r}")
-    return raw.lower() == "true"
-
-
-def _url_count(name: str, key: str, raw: str) -> int | None:
-    if raw.lower() == "none":
-        return None
-    if not raw.isdigit():
-        raise ImproperlyConfigured(f"{name}: {key} must be a whole number or none, not {raw!r}")
-    return int(raw)
 
 
 def env_base_url(name: str, default: str) -> str:

@@ -268,20 +268,6 @@ def test_list_orders_are_served_by_an_index_without_sorting(alice):
         assert any(index in plan for index in ordered) and "Sort" not in plan.split("SubPlan")[0], plan
 
 
-@postgres_only
-def test_pages_asked_again_run_statements_postgresql_prepared_once(client, alice):
-    make_export(alice, make_dashboard())
-    client.force_login(alice)
-    for _ in range(6):  # psycopg prepares a statement on its fifth run on a connection
-        assert client.get(reverse("exports:list")).status_code == 200
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements")
-        prepared = [row[0] for row in cursor.fetchall()]
-    # The session read and the page's rows are parsed and planned once, not on every request.
-    assert any('FROM "django_session"' in sql for sql in prepared), prepared
-    assert any('FROM "exports_export"' in sql for sql in prepared), prepared
-
-
 @pytest.mark.parametrize("data", [{}, {"status": "FAILED", "format": "PDF", "q": '<b>&"x', "date_from": "2026-01-02"}])
 def test_the_filter_forms_quick_widgets_write_djangos_own_markup(alice, data):
     from django import forms as django_forms

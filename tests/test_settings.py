@@ -61,23 +61,12 @@ def test_database_url_becomes_a_postgres_entry():
     entry = parse_database_url("DATABASE_URL", "postgres://u:p%40ss@db.internal:6543/portal?sslmode=require")
     assert entry["ENGINE"] == "django.db.backends.postgresql"
     assert (entry["NAME"], entry["USER"], entry["PASSWORD"]) == ("portal", "u", "p@ss")
-    assert (entry["HOST"], entry["PORT"]) == ("db.internal", "6543")
-    assert entry["OPTIONS"] == {"sslmode": "require", "server_side_binding": True, "prepare_threshold": 5}
-
-
-def test_database_url_can_turn_prepared_statements_off_for_a_pooler():
-    entry = parse_database_url("DATABASE_URL", "postgres://h/portal?prepare_threshold=none&server_side_binding=false")
-    assert entry["OPTIONS"] == {"server_side_binding": False, "prepare_threshold": None}
+    assert (entry["HOST"], entry["PORT"], entry["OPTIONS"]) == ("db.internal", "6543", {"sslmode": "require"})
 
 
 @pytest.mark.parametrize(
     ("url", "message"),
-    [
-        ("mysql://h/db", "must be a postgres:// URL"),
-        ("postgres://h:5432/", "names no database"),
-        ("postgres://h/db?prepare_threshold=-1", "prepare_threshold must be a whole number or none, not '-1'"),
-        ("postgres://h/db?server_side_binding=yes", "server_side_binding must be true or false, not 'yes'"),
-    ],
+    [("mysql://h/db", "must be a postgres:// URL"), ("postgres://h:5432/", "names no database")],
 )
 def test_database_url_refuses_what_it_cannot_use(url, message):
     with pytest.raises(ImproperlyConfigured, match=message):
