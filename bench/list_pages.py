@@ -55,6 +55,7 @@ STATUSES = [
 ]
 SLOW_MS, ADMIN_SHARE = 15.0, 1 / 3  # issue #14's goals
 WORKERS = 2  # gunicorn's
+WARM_UP_REQUESTS = 10 * WORKERS  # a page's, before it is measured
 
 
 # --- the database ---
@@ -477,7 +478,9 @@ def _measure(base: str, workers: list[int], seed: dict, *, seconds: float, expor
         status, _ = _get(base, path, sessions[who])
         if status != 200:
             raise RuntimeError(f"{path} as {who}: {status}")
-        for _ in range(3):  # warm both workers (templates, connections)
+        # Warm both workers as serving the page all day would: templates, connections, and the code
+        # a page runs first time only (3 requests until 2026-12-05, some measured a worker's first).
+        for _ in range(WARM_UP_REQUESTS):
             _get(base, path, sessions[who])
         cpu = _cpu_seconds(workers)
         p50, _, requests = _wrk(base + path, sessions[who], connections=1, seconds=seconds)
