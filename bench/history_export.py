@@ -86,7 +86,7 @@ def run(quick: bool = False) -> list[Row]:
     # at the same peak heap still shows the stream flat.
     return _measure(
         _parser().parse_args(
-            ["--runs", "1", "--sizes", "1000,3000"] if quick else ["--runs", "2", "--sizes", "10000,20000"]
+            ["--runs", "1", "--sizes", "1000,2000"] if quick else ["--runs", "2", "--sizes", "10000,20000"]
         )
     )
 

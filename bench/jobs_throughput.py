@@ -22,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench import Row, runs_note
+from bench import Row, runs_note, scratch_sqlite
 
 BASELINE = "baseline (QuickSight alone)"
 
@@ -31,7 +31,7 @@ def _setup(tmp: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ.setdefault("DEBUG", "true")
     os.environ.pop("DATABASE_URL", None)
-    os.environ["SQLITE_PATH"] = os.path.join(tmp, "bench.sqlite3")
+    os.environ["SQLITE_PATH"] = scratch_sqlite(tmp)
     os.environ["VAR_DIR"] = tmp
     import django
 
