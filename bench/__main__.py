@@ -45,13 +45,20 @@ def _child(module: str, quick: bool) -> None:
     print(json.dumps([row.to_json() for row in rows]))
 
 
+def manage_sqlite(path: str, var_dir: str, *args: str) -> subprocess.CompletedProcess:
+    """manage.py with its embedded settings on the SQLite file at path (no DATABASE_URL)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    env |= {"DEBUG": "true", "SQLITE_PATH": path, "VAR_DIR": var_dir}
+    manage = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "manage.py")
+    return subprocess.run([sys.executable, manage, *args], env=env, capture_output=True, text=True)
+
+
 def _migrated_sqlite(tmp: str) -> str:
     """Migrate one SQLite file for every module to copy (bench.MIGRATED_SQLITE)."""
     path = os.path.join(tmp, "migrated.sqlite3")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-    env |= {"DEBUG": "true", "SQLITE_PATH": path, "VAR_DIR": tmp}
-    manage = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "manage.py")
-    subprocess.run([sys.executable, manage, "migrate", "--noinput", "-v0"], env=env, check=True)
+    result = manage_sqlite(path, tmp, "migrate", "--noinput", "-v0")
+    if result.returncode != 0:
+        raise RuntimeError(f"migrating the modules' SQLite file failed:\n{result.stderr}")
     # The last connection's close folded SQLite's write-ahead log into the file, so the file alone is whole.
     if os.path.exists(path + "-wal"):
         raise RuntimeError(f"{path}-wal is still there: the migrated file is not whole")
@@ -75,6 +82,9 @@ def _run_module(module: str, quick: bool, *, capture: bool = False) -> tuple[lis
         env["DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
     env.setdefault("DEBUG", "true")
     command = [sys.executable, "-m", "bench", "--child", module] + (["--quick"] if quick else [])
+    header = f"--- bench.{module}{' (quick)' if quick else ''}"
+    if not capture:
+        print(header, file=sys.stderr, flush=True)
     began = time.monotonic()
     # stderr passes through (the module's own lines are the progress a reader watches), unless another
     # module runs beside it: then it is printed whole when the module ends.
@@ -82,7 +92,6 @@ def _run_module(module: str, quick: bool, *, capture: bool = False) -> tuple[lis
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
     seconds = time.monotonic() - began
     if capture:
-        header = f"--- bench.{module}{' (quick)' if quick else ''}"
         print(f"{header}\n{result.stderr}", end="", file=sys.stderr, flush=True)
     if result.returncode != 0:
         return [], seconds, f"failed (exit {result.returncode}): see its output above"
@@ -118,6 +127,16 @@ def _run_lane(modules: list[str]) -> dict[str, tuple[list[Row], float, str]]:
     return {module: _run_module(module, True, capture=True) for module in modules}
 
 
+def _run_all(modules: list[str], quick: bool) -> dict[str, tuple[list[Row], float, str]]:
+    if quick and modules == MODULES:
+        with ThreadPoolExecutor(max_workers=len(QUICK_LANES)) as pool:
+            results = {}
+            for lane in pool.map(_run_lane, QUICK_LANES):
+                results |= lane
+            return results
+    return {module: _run_module(module, quick) for module in modules}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer runs (under 2 minutes)")
@@ -131,19 +150,10 @@ def main() -> None:
     began = time.monotonic()
     rows: list[tuple[str, Row]] = []
     timings: list[str] = []
-    template = tempfile.TemporaryDirectory(prefix="bench-migrated-")
-    os.environ[MIGRATED_SQLITE] = _migrated_sqlite(template.name)
-    timings.append(f"migrate once {time.monotonic() - began:.0f} s")
-    if args.quick and not args.only:
-        with ThreadPoolExecutor(max_workers=len(QUICK_LANES)) as pool:
-            results = {}
-            for lane in pool.map(_run_lane, QUICK_LANES):
-                results |= lane
-    else:
-        results = {}
-        for module in modules:
-            print(f"--- bench.{module}{' (quick)' if args.quick else ''}", file=sys.stderr, flush=True)
-            results[module] = _run_module(module, args.quick)
+    with tempfile.TemporaryDirectory(prefix="bench-migrated-") as template:
+        os.environ[MIGRATED_SQLITE] = _migrated_sqlite(template)
+        timings.append(f"migrate once {time.monotonic() - began:.0f} s")
+        results = _run_all(modules, args.quick)
     for module in modules:
         found, seconds, problem = results[module]
         rows.extend((module, row) for row in found)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from bench import Row
-from bench.__main__ import table
+from bench import MIGRATED_SQLITE, Row, scratch_sqlite
+from bench.__main__ import MODULES, QUICK_LANES, _migrated_sqlite, manage_sqlite, table
 
 
 def test_bench_table_shows_each_figure_beside_its_baseline_and_their_ratio():
@@ -24,26 +24,13 @@ def test_a_row_without_a_baseline_has_no_ratio():
 
 
 def test_modules_copy_one_migrated_database_that_needs_no_migration(tmp_path, monkeypatch):
-    import os
-    import subprocess
-    import sys
-
-    from bench import MIGRATED_SQLITE, scratch_sqlite
-    from bench.__main__ import _migrated_sqlite
-
     (tmp_path / "runner").mkdir()
     (tmp_path / "module").mkdir()
     monkeypatch.setenv(MIGRATED_SQLITE, _migrated_sqlite(str(tmp_path / "runner")))
     copy = scratch_sqlite(str(tmp_path / "module"))
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-    env |= {"DEBUG": "true", "SQLITE_PATH": copy, "VAR_DIR": str(tmp_path / "module")}
-    check = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--check", "--noinput"], env=env, capture_output=True, text=True
-    )
+    check = manage_sqlite(copy, str(tmp_path / "module"), "migrate", "--check", "--noinput")
     assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_the_quick_lanes_run_every_module_once():
-    from bench.__main__ import MODULES, QUICK_LANES
-
     assert sorted(sum(QUICK_LANES, [])) == sorted(MODULES)
