@@ -13,11 +13,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
+from functools import cache
 from itertools import islice
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -261,14 +263,37 @@ def search(exports: QuerySet[Export], text: str) -> QuerySet[Export]:
     For auditors only (the history): RLS tag values are theirs to see. Dashboards and users are few,
     so they are matched first and the exports found by their indexed ids; one OR of indexed arms.
     """
-    dashboards = Dashboard.objects.filter(Q(name__icontains=text) | Q(dashboard_id__icontains=text))
-    users = get_user_model().objects.filter(username__icontains=text)
     found = Q(search_text__contains=text.upper())
-    if dashboard_ids := list(dashboards.values_list("pk", flat=True)):
-        found |= Q(dashboard_id__in=dashboard_ids)
-    if user_ids := list(users.values_list("pk", flat=True)):
-        found |= Q(user_id__in=user_ids)
+    named = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(_named_sql(), [f"%{connection.ops.prep_for_like_query(text)}%"] * 3)
+        for kind, pk in cursor.fetchall():
+            named[kind].append(pk)
+    if named["dashboard"]:
+        found |= Q(dashboard_id__in=named["dashboard"])
+    if named["user"]:
+        found |= Q(user_id__in=named["user"])
     return exports.filter(found)
+
+
+@cache
+def _named_sql() -> str:
+    """Dashboards whose name or id and users whose username contain the text, in any case: one query
+    written with the ORM's own icontains SQL for this database (its case folding; the pattern's
+    wildcards escaped by prep_for_like_query). The two ORM lookups it replaces cost about 0.9 ms of
+    Python on each search; this one 0.25 ms (BENCHMARKS.md, "List pages")."""
+    q, contains = connection.ops.quote_name, connection.operators["icontains"]
+    dashboards, users = Dashboard._meta, get_user_model()._meta
+
+    def matches(meta, field: str) -> str:
+        return f"{connection.ops.lookup_cast('icontains') % q(meta.get_field(field).column)} {contains}"
+
+    return (
+        f"SELECT 'dashboard', {q(dashboards.pk.column)} FROM {q(dashboards.db_table)}"
+        f" WHERE {matches(dashboards, 'name')} OR {matches(dashboards, 'dashboard_id')}"
+        f" UNION ALL SELECT 'user', {q(users.pk.column)} FROM {q(users.db_table)}"
+        f" WHERE {matches(users, get_user_model().USERNAME_FIELD)}"
+    )
 
 
 def apply_filters(exports: QuerySet[Export], data: dict[str, Any]) -> QuerySet[Export]:
