@@ -79,6 +79,20 @@ class CappedPaginator(Paginator):
     def more(self) -> bool:
         return self.counted > self.cap
 
+    def get_page(self, number: int):
+        """The page asked for; its rows are read first. Fewer than a page of them makes it the last
+        page, whose rows give the count: no COUNT query (a rare status, a search finding little).
+        A page past the end is Django's: the last page."""
+        if number < 1 or self.orphans:
+            return super().get_page(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page])
+        if not rows and number > 1:
+            return super().get_page(number)
+        if len(rows) < self.per_page:
+            self.counted = bottom + len(rows)
+        return self._get_page(rows, number, self)
+
 
 def capped_page(request: HttpRequest, rows: QuerySet, *, per_page: int, counted_rows: QuerySet | None = None):
     """The page asked for (?page=), counting only PAGES_COUNTED_AHEAD pages past it."""
