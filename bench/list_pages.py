@@ -303,7 +303,9 @@ def _plans(seed: dict) -> None:
         )
         .order_by()
         .values("pk")[:276],
-        "My exports, dashboard choices": MyExportsFilter(user=alice).fields["dashboard"].queryset,
+        "My exports, dashboard choices": MyExportsFilter(user=alice)
+        .fields["dashboard"]
+        .queryset.values_list("pk", "name", "dashboard_id"),
         "My exports, count (capped)": mine.order_by().values("pk")[:276],
         "My exports, dashboard filter, count (capped)": mine.filter(dashboard=seed["dashboard"])
         .order_by()

@@ -7,7 +7,6 @@ always rebuilt on the server by exports.snapshot.
 
 from __future__ import annotations
 
-import functools
 import re
 import uuid
 from dataclasses import dataclass, field, replace
@@ -569,9 +568,49 @@ def format_filter() -> forms.ChoiceField:
     return forms.ChoiceField(required=False, choices=choices, widget=QuickSelect, error_messages=NOT_LISTED["format"])
 
 
+class ListedDashboardField(forms.ModelChoiceField):
+    """A dashboard filter whose options are read once a request, as (pk, name, QuickSight id) rows, for
+    the widget and for validation alike. The stock field renders through queryset.iterator() (on
+    PostgreSQL a server-side cursor: DECLARE, FETCH, CLOSE; a model instance per option) and checks
+    the chosen pk with queryset.get(): one more query on every page filtered by dashboard."""
+
+    def _set_queryset(self, queryset):
+        self._queryset, self._listed = (None if queryset is None else queryset.all()), None
+        self.choices = self._options  # a callable: read when the widget renders, not before
+
+    queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)
+
+    def _rows(self) -> dict:
+        if self._listed is None:
+            rows = self.queryset.values_list("pk", "name", "dashboard_id")
+            self._listed = {pk: (name, dashboard_id) for pk, name, dashboard_id in rows}
+        return self._listed
+
+    def _options(self) -> list[tuple]:
+        return [("", self.empty_label), *((pk, name) for pk, (name, _) in self._rows().items())]
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        self.validate_no_null_characters(value)
+        try:
+            pk = Dashboard._meta.pk.to_python(value)
+        except forms.ValidationError:
+            pk = None
+        if pk not in self._rows():
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}
+            )
+        # A Dashboard as queryset.get() would give it, with the columns the filters use (the pk for
+        # the query, the QuickSight id for a history export's audit record); the rest deferred.
+        row = {"id": pk, "name": self._rows()[pk][0], "dashboard_id": self._rows()[pk][1]}
+        names = [f.attname for f in Dashboard._meta.concrete_fields if f.attname in row]
+        return Dashboard.from_db(self.queryset.db, names, [row[name] for name in names])
+
+
 class MyExportsFilter(forms.Form):
     status = status_filter()
-    dashboard = forms.ModelChoiceField(
+    dashboard = ListedDashboardField(
         required=False,
         queryset=Dashboard.objects.none(),
         empty_label="Any dashboard",
@@ -584,21 +623,7 @@ class MyExportsFilter(forms.Form):
         super().__init__(*args, **kwargs)
         # EXISTS per dashboard (a few), not a join through all of the user's exports (50,000 at scale).
         mine = Export.objects.filter(user=user, dashboard=OuterRef("pk"))
-        self.fields["dashboard"].queryset = Dashboard.objects.filter(Exists(mine)).only("pk", "name").order_by("name")
-        listed_choices(self.fields["dashboard"])
-
-
-def listed_choices(field: forms.ModelChoiceField) -> None:
-    """The widget's options as (pk, name) pairs, read when it renders: a ModelChoiceField renders
-    through queryset.iterator(), a server-side cursor on PostgreSQL (DECLARE, FETCH, CLOSE) and a
-    model instance per option. Validation still looks the chosen pk up in the queryset."""
-    queryset, empty = field.queryset, field.empty_label
-
-    @functools.cache  # the widget iterates its choices twice (the required attribute, the options)
-    def choices() -> list[tuple]:
-        return [("", empty), *queryset.values_list("pk", "name")]
-
-    field.choices = choices
+        self.fields["dashboard"].queryset = Dashboard.objects.filter(Exists(mine)).order_by("name")
 
 
 # One day short of date's own range: a day's start and end in any time zone stay representable
@@ -617,9 +642,9 @@ class DayField(forms.DateField):
 
 class HistoryFilter(forms.Form):
     user = forms.CharField(required=False, label="User", help_text="Username", widget=QuickTextInput)
-    dashboard = forms.ModelChoiceField(
+    dashboard = ListedDashboardField(
         required=False,
-        queryset=Dashboard.objects.only("pk", "name").order_by("name"),
+        queryset=Dashboard.objects.order_by("name"),
         empty_label="Any dashboard",
         widget=QuickSelect,
         error_messages=NOT_LISTED["dashboard"],
@@ -640,10 +665,6 @@ class HistoryFilter(forms.Form):
             "max_length": "Give at most %(limit_value)d characters (this has %(show_value)d).",
         },
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        listed_choices(self.fields["dashboard"])
 
     def clean(self):
         data = super().clean()

@@ -75,6 +75,16 @@ def test_history_export_follows_the_filters_and_is_audited(client, audra, ten_th
     assert event.data == {"format": "jsonl", "filters": {"user": "alice", "format": "PDF"}}
 
 
+def test_a_history_export_by_dashboard_records_its_quicksight_id(client, audra):
+    # The dashboard filter's value is the dashboard as listed (exports.forms.ListedDashboardField):
+    # the audit record names it by its QuickSight id, as it did when the field read it with get().
+    sales = make_dashboard("sales-2026", "Sales")
+    client.force_login(audra)
+    body_of(client.get(reverse("exports:audit_csv"), {"dashboard": sales.pk}))
+    event = AuditEvent.objects.get(action="history.exported")
+    assert event.data == {"format": "csv", "filters": {"dashboard": "sales-2026"}}
+
+
 def test_history_export_is_for_auditors_only(client, alice, db):
     client.force_login(alice)
     assert client.get(reverse("exports:audit_csv")).status_code == 403

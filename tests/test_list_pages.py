@@ -124,6 +124,30 @@ def test_history_search_finds_exports_by_dashboard_and_requester_in_one_lookup(c
     assert len(queries) == 1, [query["sql"] for query in queries]
 
 
+def test_a_dashboard_filter_checks_the_dashboards_it_lists_without_another_query(client, alice, audra):
+    # The options are read once and the chosen dashboard is checked against them: the stock field
+    # ran queryset.get() too, a second read of dashboards on each filtered page.
+    from django.test.utils import CaptureQueriesContext
+
+    sales, costs = make_dashboard(), make_dashboard("costs", "Costs")
+    exported = make_export(alice, sales)
+    for who, page_name in ((alice, "exports:list"), (audra, "exports:audit")):
+        client.force_login(who)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(reverse(page_name), {"dashboard": sales.pk}).content.decode()
+        assert f'<option value="{sales.pk}" selected>Sales overview</option>' in page
+        assert f"-{exported.pk}" in page
+        assert len([query for query in queries if 'FROM "exports_dashboard"' in query["sql"]]) == 1
+        refused = client.get(reverse(page_name), {"dashboard": "999999"})
+        assert refused.status_code == 400
+        assert "Choose one of the listed dashboards; “999999” is not one of them." in refused.content.decode()
+    # My exports lists only the dashboards alice exported; the history lists them all.
+    client.force_login(alice)
+    assert client.get(reverse("exports:list"), {"dashboard": costs.pk}).status_code == 400
+    client.force_login(audra)
+    assert client.get(reverse("exports:audit"), {"dashboard": costs.pk}).status_code == 200
+
+
 # --- queries per page: the same at 150 rows as at 300 ---
 
 
