@@ -603,7 +603,8 @@ class ListedDashboardField(forms.ModelChoiceField):
             )
         # A Dashboard as queryset.get() would give it, with the columns the filters use (the pk for
         # the query, the QuickSight id for a history export's audit record); the rest deferred.
-        row = {"id": pk, "name": self._rows()[pk][0], "dashboard_id": self._rows()[pk][1]}
+        name, dashboard_id = self._rows()[pk]
+        row = {"id": pk, "name": name, "dashboard_id": dashboard_id}
         names = [f.attname for f in Dashboard._meta.concrete_fields if f.attname in row]
         return Dashboard.from_db(self.queryset.db, names, [row[name] for name in names])
 
