@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -73,7 +74,13 @@ def test_processes_sharing_the_bucket_never_exceed_ten_calls_in_any_second(backe
     stamps = grants_from_processes(redis_url if backend == "redis" else None, str(tmp_path))
 
     assert most_in_any_second(stamps) <= 10
-    assert len(stamps) >= 2.5 * 10 / quota.SPACING_MARGIN - 2  # and the quota is used, not wasted
+    # And the quota is used, not wasted: grants come one refill apart (0.110 s) while the processes
+    # ask. The median gap says so whatever the machine does; the count (22 or 23 in 2.5 s) lost 3 to
+    # one stall of this 2-core machine in a full suite run on 2026-12-06, so it allows for one such.
+    ordered = sorted(stamps)
+    gaps = [later - earlier for earlier, later in zip(ordered, ordered[1:], strict=False)]
+    assert statistics.median(gaps) <= 1.02 / quota.refill_rate(), gaps
+    assert len(stamps) >= 2.5 * 10 / quota.SPACING_MARGIN - 4
     # Over the whole window the grants come no faster than the refill rate: the margin that
     # absorbs clock jitter at QuickSight's end must not be eaten by our own rounding.
     assert grants_per_second(stamps) <= quota.refill_rate() * 1.005
