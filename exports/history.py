@@ -23,6 +23,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.db.models.query import RawQuerySet
 from django.utils import timezone
 
 from exports import estimates
@@ -205,31 +206,39 @@ UNLISTED_MINE = ("spec", "request", "search_text", "dashboard__data_sets", "dash
 
 def attach_files(rows: list[Export]) -> None:
     """Each row's files as file_list, in one query for all of them. Not prefetch_related: it builds a
-    queryset for each row, about 1 ms of a page of 25 (BENCHMARKS.md, "List pages"); and the query's
-    SQL compiled once for each number of rows (_files_sql), not on each page."""
+    queryset for each row, about 1 ms of a page of 25 (BENCHMARKS.md, "List pages")."""
     files = defaultdict(list)
-    sql, fixed = _files_sql(len(rows))
-    prep = Export._meta.pk.get_db_prep_value
-    for export_file in ExportFile.objects.raw(sql, [*fixed, *(prep(row.pk, connection) for row in rows)]):
+    for export_file in _read_for(_files_of, rows):
         files[export_file.export_id].append(export_file)
     for row in rows:
         row.file_list = files[row.pk]
 
 
 def _files_of(export_ids: list) -> QuerySet[ExportFile]:
-    return ExportFile.objects.filter(export_id__in=export_ids).defer("sheet_ids", "visual_ids")
+    files = ExportFile.objects.filter(export_id__in=export_ids).defer("sheet_ids", "visual_ids")
+    return files.order_by("export_id", "index", "part")
 
 
-@lru_cache(maxsize=64)  # a page's rows: 1 to 50
-def _files_sql(count: int) -> tuple[str, list]:
-    """The ORM's SQL for the files of `count` exports, with its parameters before their ids. Django
-    compiles a queryset anew on each evaluation: 0.4 ms of the 1.4 ms these files took a page."""
+def _read_for(read, rows: list[Export]) -> RawQuerySet:
+    """read(the rows' export ids), a queryset of one of the page's reads for its rows, as raw() with
+    the SQL the ORM compiled for it once for this number of rows (_compiled_read): Django compiles a
+    queryset anew on each evaluation, about 0.4 ms of each such read a page. raw() builds the same
+    models, with what the queryset defers left deferred."""
+    model, sql, fixed = _compiled_read(read, len(rows))
+    prep = Export._meta.pk.get_db_prep_value
+    return model.objects.raw(sql, [*fixed, *(prep(row.pk, connection) for row in rows)])
+
+
+@lru_cache(maxsize=128)  # two reads, a page's rows: 1 to 50
+def _compiled_read(read, count: int) -> tuple[type, str, list]:
+    """The model, SQL and parameters before the export ids of read(`count` export ids)."""
     stand_ins = [uuid.UUID(int=n) for n in range(1, count + 1)]
-    sql, params = _files_of(stand_ins).order_by("export_id", "index", "part").query.sql_with_params()
+    queryset = read(stand_ins)
+    sql, params = queryset.query.sql_with_params()
     fixed, ids = list(params[: len(params) - count]), list(params[len(params) - count :])
     if ids != [Export._meta.pk.get_db_prep_value(pk, connection) for pk in stand_ins]:
         raise AssertionError(f"the export ids are not the query's last parameters: {sql}")
-    return sql, fixed
+    return queryset.model, sql, fixed
 
 
 def decorate(exports: Iterable[Export]) -> list[Export]:
@@ -362,16 +371,23 @@ def history_exports(*, filters: dict[str, Any]) -> QuerySet[Export]:
     return apply_filters(Export.objects.all(), filters).defer("spec", "search_text").order_by(*NEWEST_FIRST)
 
 
+DOWNLOAD_FIELDS = ("export_id", "created_at", "actor_username", "ip_address", "data")
+
+
+def _downloads_of(export_ids: list) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.filter(action=FILE_DOWNLOADED, export_id__in=export_ids)
+    return events.only("pk", *DOWNLOAD_FIELDS).order_by("seq")
+
+
 def decorate_history(rows: list[Export]) -> None:
     """What a history row shows beyond a My exports row: the RLS tags and parameters sent, and each
     row's download events as `downloads`, oldest first, in one query (dicts of what the row shows:
-    the hash chain's columns stay in the database; no AuditEvent models are built)."""
+    the hash chain's columns stay in the database)."""
     if not rows:  # a search that found nothing: not even a query to build
         return
     found = defaultdict(list)
-    events = AuditEvent.objects.filter(action=FILE_DOWNLOADED, export_id__in=[row.pk for row in rows])
-    for event in events.order_by("seq").values("export_id", "created_at", "actor_username", "ip_address", "data"):
-        found[event["export_id"]].append(event)
+    for event in _read_for(_downloads_of, rows):
+        found[event.export_id].append({name: getattr(event, name) for name in DOWNLOAD_FIELDS})
     for row in rows:
         row.downloads = found[row.pk]
         sent = sent_request(row.request)

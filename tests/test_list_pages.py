@@ -203,20 +203,31 @@ def test_list_pages_run_the_same_queries_at_any_size(client, demo_users, who, pa
     assert counts[0] == counts[1], counts
 
 
-def test_each_row_gets_its_own_files_in_order_whatever_the_page_size(alice):
-    # The files' query is compiled once for each number of rows (history._files_sql): the rows' ids
+def test_each_row_gets_its_own_files_and_downloads_in_order_whatever_the_page_size(alice):
+    # Their queries are compiled once for each number of rows (history._compiled_read): the rows' ids
     # must still be the ones bound, for a page of one row as for a page of three, in any order.
     dashboard = make_dashboard()
     exports = [make_export(alice, dashboard) for _ in range(3)]
+    seq = AuditEvent.objects.aggregate(seq=Max("seq"))["seq"] or 0
     for n, export in enumerate(exports):
         for index in reversed(range(n + 1)):
             ExportFile.objects.create(export=export, index=index, format="CSV", s3_uri=f"s3://b/{n}-{index}")
+            seq += 1
+            AuditEvent.objects.create(
+                seq=seq, created_at=export.created_at, action="export.file_downloaded", export=export,
+                actor_username=f"user{n}-{index}", data={"index": index}, prev_hash="0", hash="0",
+            )  # fmt: skip
+    n_of = {export.pk: n for n, export in enumerate(exports)}
     for page in (exports[1:2], exports, exports[::-1], exports[:1]):
         rows = [Export.objects.get(pk=export.pk) for export in page]
         history.attach_files(rows)
-        n_of = {export.pk: n for n, export in enumerate(exports)}
-        expected = [[f"s3://b/{n_of[row.pk]}-{index}" for index in range(n_of[row.pk] + 1)] for row in rows]
-        assert [[file.s3_uri for file in row.file_list] for row in rows] == expected
+        history.decorate_history(rows)
+        files = [[f"s3://b/{n_of[row.pk]}-{index}" for index in range(n_of[row.pk] + 1)] for row in rows]
+        assert [[file.s3_uri for file in row.file_list] for row in rows] == files
+        downloads = [[f"user{n_of[row.pk]}-{index}" for index in reversed(range(n_of[row.pk] + 1))] for row in rows]
+        assert [[event["actor_username"] for event in row.downloads] for row in rows] == downloads
+        assert all(event["export_id"] == row.pk for row in rows for event in row.downloads)
+        assert rows[0].downloads[0]["data"] == {"index": n_of[rows[0].pk]}
 
 
 @pytest.mark.parametrize("who, path", [("alice", "/exports/"), ("audra", "/audit/")])
