@@ -75,12 +75,12 @@ def test_processes_sharing_the_bucket_never_exceed_ten_calls_in_any_second(backe
 
     assert most_in_any_second(stamps) <= 10
     # And the quota is used, not wasted: grants come one refill apart (0.110 s) while the processes
-    # ask. The median gap says so whatever the machine does; the count (22 or 23 in 2.5 s) lost 3 to
-    # one stall of this 2-core machine in a full suite run on 2026-12-06, so it allows for one such.
+    # ask, and the window holds its 22 or 23 of them. The median gap catches a steady waste the count
+    # lets through (at 9 calls/s: 21 grants, gap 0.122 s); the count, grants lost outright.
     ordered = sorted(stamps)
     gaps = [later - earlier for earlier, later in zip(ordered, ordered[1:], strict=False)]
     assert statistics.median(gaps) <= 1.02 / quota.refill_rate(), gaps
-    assert len(stamps) >= 2.5 * 10 / quota.SPACING_MARGIN - 4
+    assert len(stamps) >= 2.5 * 10 / quota.SPACING_MARGIN - 2
     # Over the whole window the grants come no faster than the refill rate: the margin that
     # absorbs clock jitter at QuickSight's end must not be eaten by our own rounding.
     assert grants_per_second(stamps) <= quota.refill_rate() * 1.005
