@@ -129,8 +129,9 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# W040: SQLite leaves an index's INCLUDE columns out (export_run_seconds_idx is index-only on
-# PostgreSQL, a plain index there); Django printed it on every manage.py command of the embedded default.
+# W040: SQLite leaves an index's INCLUDE columns out (export_run_seconds_idx and export_newest_idx
+# are index-only on PostgreSQL, plain indexes there); Django printed it on every manage.py command
+# of the embedded default.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -321,6 +321,16 @@ def test_history_search_uses_the_trigram_index(alice):
 
 
 @postgres_only
+def test_a_frequent_words_capped_count_reads_the_search_text_from_the_newest_index_alone(alice):
+    # A word in most rows: the count stops at its cap after a short walk, and the walk reads each
+    # row's search text from export_newest_idx (its INCLUDE) instead of fetching the wide rows.
+    Export.objects.bulk_create([build_export(alice, make_dashboard(), tags={"region": "EMEA"}) for _ in range(30)])
+    counted = history.history_exports(filters={"q": "EMEA"}).order_by().values("pk")[:276]
+    plan = _plan(counted, off=("seqscan", "bitmapscan"))
+    assert "Index Only Scan using export_newest_idx" in plan, plan
+
+
+@postgres_only
 @pytest.mark.parametrize("fmt", ["PDF", "EXCEL", "CSV"])
 def test_the_format_filter_uses_its_partial_index(alice, fmt):
     Export.objects.bulk_create([build_export(alice, make_dashboard(), formats=[fmt]) for _ in range(30)])
