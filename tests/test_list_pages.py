@@ -148,6 +148,20 @@ def test_a_dashboard_filter_checks_the_dashboards_it_lists_without_another_query
     assert client.get(reverse("exports:audit"), {"dashboard": costs.pk}).status_code == 200
 
 
+def test_my_exports_dashboard_filter_lists_each_users_own_dashboards_in_turn(client, alice, bob):
+    # The listing's SQL is compiled once for everyone (exports.forms._listing_sql): each page still
+    # fills in its own user, whoever asked first.
+    sales, costs = make_dashboard(), make_dashboard("costs", "Costs")
+    make_export(alice, sales), make_export(bob, costs)
+    for _ in range(2):
+        for who, own, other in ((alice, sales, costs), (bob, costs, sales)):
+            client.force_login(who)
+            page = client.get(reverse("exports:list")).content.decode()
+            assert f'<option value="{own.pk}">{own.name}</option>' in page
+            assert f'value="{other.pk}"' not in page
+            assert client.get(reverse("exports:list"), {"dashboard": other.pk}).status_code == 400
+
+
 # --- queries per page: the same at 150 rows as at 300 ---
 
 
