@@ -579,14 +579,15 @@ def dashboards_exported_by(user_id: int | None) -> QuerySet[Dashboard]:
     return Dashboard.objects.filter(Exists(Export.objects.filter(user_id=user_id, dashboard=OuterRef("pk"))))
 
 
-STAND_IN_USER_ID = 987651  # compiles a listing: a number no parameter of the listing's query has by itself
+STAND_IN_USER_ID = 987651  # a listing is compiled for it: a number no other parameter of a listing is
 
 
 @lru_cache(maxsize=8)
 def _listing_sql(listing) -> tuple[str, list, bool]:
     """The SQL of listing(a user's id)'s (pk, name, QuickSight id) rows by name, compiled once: its
-    parameters, and whether the user's id follows them. Building and compiling the listing's
-    queryset anew cost 0.3 ms of each of My exports' pages (EXISTS and OuterRef resolved each time)."""
+    parameters, and whether the user's id follows them. Building the queryset (Exists, OuterRef) and
+    compiling it on each page, then reading through the ORM, cost My exports 0.5 to 1.6 ms a page
+    and the history 0.6 to 1.0 ms (BENCHMARKS.md, "List pages")."""
     listed = listing(STAND_IN_USER_ID).order_by("name").values_list("pk", "name", "dashboard_id")
     sql, params = listed.query.sql_with_params()
     takes_user = list(params[-1:]) == [STAND_IN_USER_ID]
@@ -602,8 +603,8 @@ class ListedDashboardField(forms.ModelChoiceField):
     PostgreSQL a server-side cursor: DECLARE, FETCH, CLOSE; a model instance per option) and checks
     the chosen pk with queryset.get(): one more query on every page filtered by dashboard.
 
-    `listing(user_id)`: the dashboards offered (`user_id`, set by the form, names whose they are);
-    read with SQL compiled once (_listing_sql)."""
+    `listing(user_id)` gives the dashboards offered, read with SQL compiled once (_listing_sql); the
+    form sets `user_id` where the listing is a user's own (My exports)."""
 
     def __init__(self, *, listing, **kwargs):
         self.listing, self.user_id = listing, None
