@@ -19,7 +19,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import QueryDict
 from django.utils.safestring import SafeString
 
-from exports.history import SEARCH_MIN_LENGTH
+from exports.history import SEARCH_MIN_LENGTH, sql_before
 from exports.markup import escaped, format_safe
 from exports.models import Dashboard, Export, ExportFile
 from exports.recurrence import LAST_DAY, Recurrence, RecurrenceInvalid
@@ -570,31 +570,24 @@ def format_filter() -> forms.ChoiceField:
     return forms.ChoiceField(required=False, choices=choices, widget=QuickSelect, error_messages=NOT_LISTED["format"])
 
 
-def every_dashboard(user_id: int | None) -> QuerySet[Dashboard]:
-    return Dashboard.objects.all()
-
-
 def dashboards_exported_by(user_id: int | None) -> QuerySet[Dashboard]:
     # EXISTS per dashboard (a few), not a join through all of the user's exports (50,000 at scale).
     return Dashboard.objects.filter(Exists(Export.objects.filter(user_id=user_id, dashboard=OuterRef("pk"))))
 
 
-STAND_IN_USER_ID = 987651  # a listing is compiled for it: a number no other parameter of a listing is
+STAND_IN_USER_ID = 987651  # a user's listing is compiled for it: a number no other parameter of it is
 
 
 @lru_cache(maxsize=8)
-def _listing_sql(listing) -> tuple[str, list, bool]:
-    """The SQL of listing(a user's id)'s (pk, name, QuickSight id) rows by name, compiled once: its
-    parameters, and whether the user's id follows them. Building the queryset (Exists, OuterRef) and
-    compiling it on each page, then reading through the ORM, cost My exports 0.5 to 1.6 ms a page
-    and the history 0.6 to 1.0 ms (BENCHMARKS.md, "List pages")."""
-    listed = listing(STAND_IN_USER_ID).order_by("name").values_list("pk", "name", "dashboard_id")
-    sql, params = listed.query.sql_with_params()
-    takes_user = list(params[-1:]) == [STAND_IN_USER_ID]
-    fixed = list(params[:-1] if takes_user else params)
-    if STAND_IN_USER_ID in fixed:
-        raise AssertionError(f"the user's id is not the listing's last parameter: {sql}")
-    return sql, fixed, takes_user
+def _listing_sql(listing) -> tuple[str, list]:
+    """The SQL of the (pk, name, QuickSight id) rows by name of every dashboard (listing None) or of
+    listing(a user's id), compiled once, and its parameters before the user's id. Building the
+    queryset (Exists, OuterRef) and compiling it on each page, then reading through the ORM, cost My
+    exports 0.5 to 1.6 ms a page and the history 0.6 to 1.0 ms (BENCHMARKS.md, "List pages")."""
+    dashboards, stand_ins = (
+        (Dashboard.objects.all(), []) if listing is None else (listing(STAND_IN_USER_ID), [STAND_IN_USER_ID])
+    )
+    return sql_before(dashboards.order_by("name").values_list("pk", "name", "dashboard_id"), stand_ins)
 
 
 class ListedDashboardField(forms.ModelChoiceField):
@@ -603,10 +596,10 @@ class ListedDashboardField(forms.ModelChoiceField):
     PostgreSQL a server-side cursor: DECLARE, FETCH, CLOSE; a model instance per option) and checks
     the chosen pk with queryset.get(): one more query on every page filtered by dashboard.
 
-    `listing(user_id)` gives the dashboards offered, read with SQL compiled once (_listing_sql); the
-    form sets `user_id` where the listing is a user's own (My exports)."""
+    Every dashboard is offered, or with `listing` those of listing(user_id), the form setting
+    `user_id` (My exports: the user's own); read with SQL compiled once (_listing_sql)."""
 
-    def __init__(self, *, listing, **kwargs):
+    def __init__(self, *, listing=None, **kwargs):
         self.listing, self.user_id = listing, None
         super().__init__(queryset=Dashboard.objects.all(), **kwargs)
 
@@ -618,9 +611,9 @@ class ListedDashboardField(forms.ModelChoiceField):
 
     def _rows(self) -> dict:
         if self._listed is None:
-            sql, fixed, takes_user = _listing_sql(self.listing)
+            sql, fixed = _listing_sql(self.listing)
             with connections[self.queryset.db].cursor() as cursor:
-                cursor.execute(sql, [*fixed, self.user_id] if takes_user else fixed)
+                cursor.execute(sql, fixed if self.listing is None else [*fixed, self.user_id])
                 self._listed = {pk: (name, dashboard_id) for pk, name, dashboard_id in cursor.fetchall()}
         return self._listed
 
@@ -681,7 +674,6 @@ class HistoryFilter(forms.Form):
     user = forms.CharField(required=False, label="User", help_text="Username", widget=QuickTextInput)
     dashboard = ListedDashboardField(
         required=False,
-        listing=every_dashboard,
         empty_label="Any dashboard",
         widget=QuickSelect,
         error_messages=NOT_LISTED["dashboard"],

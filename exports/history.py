@@ -234,11 +234,19 @@ def _compiled_read(read, count: int) -> tuple[type, str, list]:
     """The model, SQL and parameters before the export ids of read(`count` export ids)."""
     stand_ins = [uuid.UUID(int=n) for n in range(1, count + 1)]
     queryset = read(stand_ins)
+    prepared = [Export._meta.pk.get_db_prep_value(pk, connection) for pk in stand_ins]
+    return queryset.model, *sql_before(queryset, prepared)
+
+
+def sql_before(queryset: QuerySet, stand_ins: list) -> tuple[str, list]:
+    """The queryset's SQL and its parameters before `stand_ins`: values it was built with that must be
+    its last parameters and nowhere else, for the caller to run the SQL, compiled once, with its own
+    values there."""
     sql, params = queryset.query.sql_with_params()
-    fixed, ids = list(params[: len(params) - count]), list(params[len(params) - count :])
-    if ids != [Export._meta.pk.get_db_prep_value(pk, connection) for pk in stand_ins]:
-        raise AssertionError(f"the export ids are not the query's last parameters: {sql}")
-    return queryset.model, sql, fixed
+    fixed, last = list(params[: len(params) - len(stand_ins)]), list(params[len(params) - len(stand_ins) :])
+    if last != list(stand_ins) or any(value in fixed for value in stand_ins):
+        raise AssertionError(f"the stand-ins {stand_ins} are not the query's last parameters alone: {sql}")
+    return sql, fixed
 
 
 def decorate(exports: Iterable[Export]) -> list[Export]:

@@ -162,6 +162,20 @@ def test_my_exports_dashboard_filter_lists_each_users_own_dashboards_in_turn(cli
             assert client.get(reverse("exports:list"), {"dashboard": other.pk}).status_code == 400
 
 
+def test_a_query_compiled_once_refuses_stand_ins_that_are_not_its_last_parameters_alone():
+    # history.sql_before: the SQL is run later with other values in the stand-ins' places, so a
+    # stand-in anywhere else would be run as it is.
+    from exports.models import Dashboard
+
+    sql, fixed = history.sql_before(Dashboard.objects.filter(name="Sales").filter(pk=987651), [987651])
+    assert fixed == ["Sales"] and sql.count("%s") == 2
+    not_last = Dashboard.objects.filter(pk=987651).filter(name="Sales")
+    twice = Dashboard.objects.filter(id__gte=987651).filter(pk=987651)
+    for misplaced in (not_last, twice):
+        with pytest.raises(AssertionError, match="last parameters alone"):
+            history.sql_before(misplaced, [987651])
+
+
 # --- queries per page: the same at 150 rows as at 300 ---
 
 
