@@ -8,6 +8,7 @@ import statistics
 import subprocess
 import sys
 import time
+from itertools import pairwise
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
@@ -77,8 +78,7 @@ def test_processes_sharing_the_bucket_never_exceed_ten_calls_in_any_second(backe
     # And the quota is used, not wasted: grants come one refill apart (0.110 s) while the processes
     # ask, and the window holds its 22 or 23 of them. The median gap catches a steady waste the count
     # lets through (at 9 calls/s: 21 grants, gap 0.122 s); the count, grants lost outright.
-    ordered = sorted(stamps)
-    gaps = [later - earlier for earlier, later in zip(ordered, ordered[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in pairwise(sorted(stamps))]
     assert statistics.median(gaps) <= 1.02 / quota.refill_rate(), gaps
     assert len(stamps) >= 2.5 * 10 / quota.SPACING_MARGIN - 2
     # Over the whole window the grants come no faster than the refill rate: the margin that
