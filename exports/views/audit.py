@@ -39,7 +39,8 @@ def audit_history(request):
     _require_auditor(request.user)
     form, filters = _filters(request)
     exports = Export.objects.none() if filters is None else history.history_exports(filters=filters)
-    context = export_page(request, exports, per_page=PAGE_SIZE, names=history.HISTORY_NAMES)
+    searched = bool(filters and filters.get("q"))
+    context = export_page(request, exports, per_page=PAGE_SIZE, names=history.HISTORY_NAMES, searched=searched)
     history.decorate_history(context["page"].object_list)
     return render(request, "exports/audit.html", {**context, "form": form}, status=400 if filters is None else 200)
 
