@@ -43,8 +43,8 @@ TERMINAL = ("COMPLETED", "FAILED")
 @dataclass(frozen=True)
 class Call:
     operation: str
-    at: float  # wall clock, epoch seconds
-    monotonic: float
+    at: float  # its arrival: wall clock, epoch seconds
+    monotonic: float  # its arrival
     account_id: str
     outcome: str  # "ok" or the error code
     status: int

@@ -67,9 +67,12 @@ def operation(name: str, *, method: str = "GET", status: int = 200) -> Callable[
                 return unknown_operation(request)
             state = get_state()
             request_id = str(uuid.uuid4())
+            if state.faults.latency > 0:
+                time.sleep(state.faults.latency)  # the network's: the call arrives after it
+            # Logged at its arrival, as QuickSight's quota counts calls: stamped once its answer was
+            # ready, a slow answer made calls that arrived spread out look bunched.
+            arrived = time.time(), time.monotonic()
             try:
-                if state.faults.latency > 0:
-                    time.sleep(state.faults.latency)
                 authenticate(request, region=state.region)
                 # Every operation names the account in its path: the shared rule checks it.
                 for violation in account_id_is_12_digits({"AwsAccountId": account_id}, None):
@@ -91,7 +94,7 @@ def operation(name: str, *, method: str = "GET", status: int = 200) -> Callable[
                 logger.exception("quicksight_local %s failed", name)
                 error = ServiceError("InternalFailureException", "An internal failure occurred.")
                 response, outcome = error_response(error, request_id), error.code
-            state.calls.append(Call(name, time.time(), time.monotonic(), account_id, outcome, response.status_code))
+            state.calls.append(Call(name, *arrived, account_id, outcome, response.status_code))
             return response
 
         return wrapper

@@ -205,6 +205,23 @@ def test_more_than_ten_calls_in_a_second_are_throttled(client, qs_local):
     assert qs_local.calls.max_in_window(1.0) <= 10
 
 
+def test_a_call_is_logged_at_its_arrival_not_when_its_answer_was_ready(client, qs_local, monkeypatch):
+    # QuickSight's quota counts calls as they arrive. Stamped when the answer was ready, a slow answer
+    # made calls that arrived 0.11 s apart look bunched: 11 "in a second" though none was throttled.
+    admit = qs_local.state.admit
+
+    def slow_admit(account_id: str) -> None:
+        time.sleep(0.5)
+        admit(account_id)
+
+    monkeypatch.setattr(qs_local.state, "admit", slow_admit)
+    sent = time.monotonic()
+    client.list_dashboards(AwsAccountId=ACCOUNT)
+    answered = time.monotonic()
+    (call,) = qs_local.calls.all("ListDashboards")
+    assert answered - sent >= 0.5 and sent <= call.monotonic < sent + 0.5, (sent, call.monotonic, answered)
+
+
 def test_the_rate_limit_is_a_knob(client, qs_local):
     qs_local.limits.max_calls_per_second = 2
 
