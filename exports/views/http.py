@@ -131,7 +131,7 @@ def capped_page(request: HttpRequest, rows: QuerySet, *, per_page: int, **pagina
 
 
 def export_page(
-    request: HttpRequest, exports: QuerySet[Export], *, per_page: int, names: dict | None = None, searched=False
+    request: HttpRequest, exports: QuerySet[Export], *, per_page: int, names: dict | None = None, searched: bool = False
 ) -> dict:
     """One decorated page of exports, and the query string its page links keep (filters, no page).
     `names`: annotations the rows show from related tables, left out of the count's query.
