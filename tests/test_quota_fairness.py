@@ -8,7 +8,6 @@ gunicorn as deployed, with alice's clicks as real HTTP requests."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import subprocess
@@ -29,9 +28,10 @@ from exports import aws, jobs, quota
 from exports.models import Export, ExportFile
 from tests.history_factory import make_export as make_finished_export
 from tests.jobs_support import make_export, sales_dashboard
-from tests.services import ROOT, celery_worker, free_port, port_open, supervised, use_broker, worker_env
+from tests.services import ROOT, celery_worker, free_port, use_broker
 from tests.test_jobs_quota import most_in_any_second
 from tests.test_jobs_worker import FAST_WORKER, wait_until
+from tests.test_logging import server
 
 LOOPS, CLICKS = 6, 60
 BOBS_EXPORTS = 5
@@ -125,8 +125,7 @@ def web_server(env: dict[str, str], log_path):
     port = free_port()
     argv = ["-m", "gunicorn", "portal.wsgi:application", "--config", "python:portal.gunicorn_conf"]
     argv += ["--bind", f"127.0.0.1:{port}", "--workers", "3", "--no-control-socket"]
-    ready = functools.partial(port_open, "127.0.0.1", port)
-    with supervised([sys.executable, *argv], env=worker_env(**env), log_path=log_path, ready=ready):
+    with server(argv, env=env, port=port, log_path=log_path):
         yield f"http://127.0.0.1:{port}"
 
 
